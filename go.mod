@@ -1,0 +1,3 @@
+module github.com/adcsflow/adcsflow
+
+go 1.26.8
