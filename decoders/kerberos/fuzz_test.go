@@ -1,0 +1,68 @@
+package kerberos
+
+import (
+	"testing"
+)
+
+func seedPDUs(f *testing.F) {
+	for _, p := range loadPDUs(f) {
+		b := p.raw
+		if p.tcp {
+			f.Add(b) // with the mark: exercises LooksLike and FrameTCP
+			b = b[4:]
+		}
+		f.Add(b)
+	}
+}
+
+// FuzzParse runs Parse, LooksLike and FrameTCP on arbitrary bytes: none may panic, and a
+// successful Parse must yield a known message type whose names are consistent.
+func FuzzParse(f *testing.F) {
+	seedPDUs(f)
+	f.Add([]byte{0x7e, 0x84, 0, 0, 0, 3, 0x30, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		LooksLike(b)
+		if n, err := FrameTCP(b); err == nil && (n < 5 || n > 4+maxTCPRecord) {
+			t.Fatalf("FrameTCP = %d", n)
+		}
+		m, err := Parse(b)
+		if err != nil {
+			if m != nil {
+				t.Fatal("message with error")
+			}
+			return
+		}
+		if m.TypeName() == "" || (m.ErrorName() != "" && !m.IsError()) {
+			t.Fatalf("inconsistent message %+v", m)
+		}
+		if len(m.ETypes) > maxListEntries || len(m.PAData) > maxListEntries || len(m.Tickets) > maxTickets {
+			t.Fatal("cap exceeded")
+		}
+		m.Skew()
+	})
+}
+
+// FuzzParseKpasswd runs ParseKpasswd and LooksLikeKpasswd on arbitrary bytes.
+func FuzzParseKpasswd(f *testing.F) {
+	for _, b := range kpasswdSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		LooksLikeKpasswd(b)
+		k, err := ParseKpasswd(b)
+		if err != nil {
+			if k != nil {
+				t.Fatal("message with error")
+			}
+			return
+		}
+		if k.Request && (k.AP == nil || k.AP.Type != TypeAPReq || k.Error != nil) {
+			t.Fatalf("inconsistent request %+v", k)
+		}
+		if k.HasResult && k.Error == nil {
+			t.Fatal("result without KRB-ERROR")
+		}
+		k.Kind()
+		k.ResultName()
+	})
+}
