@@ -1,0 +1,570 @@
+// Package ldap decodes LDAP messages (RFC 4511) as they appear on TCP 389 / 3268, over UDP
+// as CLDAP (the DC locator "netlogon ping", MS-ADTS 6.3.3), after a StartTLS request, and
+// inside a SASL security layer (RFC 4513, RFC 4752 framing of GSS-API wrap tokens).
+//
+// All functions are pure: bytes in, typed values out. Strings copied out of a message are
+// bounded (see the Max* constants); byte slices returned by the SASL helpers alias the input.
+package ldap
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/adcsflow/adcsflow/decoders/ber"
+)
+
+// Op is the APPLICATION tag number of an LDAPMessage's protocolOp.
+type Op int
+
+// Protocol operations (RFC 4511 section 4.2 and Appendix B).
+const (
+	OpBindRequest          Op = 0
+	OpBindResponse         Op = 1
+	OpUnbindRequest        Op = 2
+	OpSearchRequest        Op = 3
+	OpSearchResEntry       Op = 4
+	OpSearchResDone        Op = 5
+	OpModifyRequest        Op = 6
+	OpModifyResponse       Op = 7
+	OpAddRequest           Op = 8
+	OpAddResponse          Op = 9
+	OpDelRequest           Op = 10
+	OpDelResponse          Op = 11
+	OpModDNRequest         Op = 12
+	OpModDNResponse        Op = 13
+	OpCompareRequest       Op = 14
+	OpCompareResponse      Op = 15
+	OpAbandonRequest       Op = 16
+	OpSearchResRef         Op = 19
+	OpExtendedReq          Op = 23
+	OpExtendedResp         Op = 24
+	OpIntermediateResponse Op = 25
+)
+
+var opNames = [...]string{
+	OpBindRequest:          "bindRequest",
+	OpBindResponse:         "bindResponse",
+	OpUnbindRequest:        "unbindRequest",
+	OpSearchRequest:        "searchRequest",
+	OpSearchResEntry:       "searchResEntry",
+	OpSearchResDone:        "searchResDone",
+	OpModifyRequest:        "modifyRequest",
+	OpModifyResponse:       "modifyResponse",
+	OpAddRequest:           "addRequest",
+	OpAddResponse:          "addResponse",
+	OpDelRequest:           "delRequest",
+	OpDelResponse:          "delResponse",
+	OpModDNRequest:         "modDNRequest",
+	OpModDNResponse:        "modDNResponse",
+	OpCompareRequest:       "compareRequest",
+	OpCompareResponse:      "compareResponse",
+	OpAbandonRequest:       "abandonRequest",
+	OpSearchResRef:         "searchResRef",
+	OpExtendedReq:          "extendedReq",
+	OpExtendedResp:         "extendedResp",
+	OpIntermediateResponse: "intermediateResponse",
+}
+
+// String returns the RFC 4511 name of the operation ("searchResDone"), or "" for a tag
+// number that is not an LDAP operation.
+func (o Op) String() string {
+	if o < 0 || int(o) >= len(opNames) {
+		return ""
+	}
+	return opNames[o]
+}
+
+// Valid reports whether o is an operation defined by RFC 4511.
+func (o Op) Valid() bool { return o.String() != "" }
+
+// primitive reports whether the operation's APPLICATION tag is primitive on the wire
+// (UnbindRequest is NULL, DelRequest an LDAPDN, AbandonRequest a MessageID).
+func (o Op) primitive() bool {
+	return o == OpUnbindRequest || o == OpDelRequest || o == OpAbandonRequest
+}
+
+// hasResult reports whether the operation's body starts with COMPONENTS OF LDAPResult.
+func (o Op) hasResult() bool {
+	switch o {
+	case OpBindResponse, OpSearchResDone, OpModifyResponse, OpAddResponse, OpDelResponse,
+		OpModDNResponse, OpCompareResponse, OpExtendedResp:
+		return true
+	}
+	return false
+}
+
+// Bounds on what a Message copies out of the input.
+const (
+	MaxMessageSize    = 16 << 20 // Frame and FrameSASL reject longer messages
+	MaxDNLen          = 1024     // DNs (bind name, base object, entry names, matchedDN)
+	MaxDiagnosticLen  = 256      // diagnosticMessage
+	MaxAttributeLen   = 128      // one requested attribute description
+	MaxAttributes     = 32       // requested attributes kept per search
+	MaxReferrals      = 8        // referral URIs kept
+	MaxReferralLen    = 512      // one referral URI
+	MaxFilterLen      = 512      // rendered filter summary, before the "..." marker
+	MaxFilterDepth    = 16       // filter nesting rendered; deeper parts become "(...)"
+	maxFilterNodes    = 1024     // filter items examined
+	maxMechanismLen   = 64
+	maxOIDLen         = 128
+	maxMessageIDValue = 1<<31 - 1
+)
+
+// Message is one decoded LDAPMessage. Exactly the fields that belong to Op are set.
+type Message struct {
+	ID int64 // messageID, 0 .. 2^31-1
+	Op Op
+
+	// Bind is set for bindRequest.
+	Bind *BindRequest
+	// Search is set for searchRequest.
+	Search *SearchRequest
+	// Result is set for every response carrying an LDAPResult: bindResponse, searchResDone,
+	// modifyResponse, addResponse, delResponse, modDNResponse, compareResponse, extendedResp.
+	Result *Result
+
+	// DN is the objectName of a searchResEntry, or the entry of a modify, add, del, modDN
+	// or compare request.
+	DN string
+	// OID is the requestName of an extendedReq, or the responseName of an extendedResp or
+	// intermediateResponse ("" when the optional field is absent).
+	OID string
+	// Referrals holds the URIs of a searchResRef, or the referral field of an LDAPResult
+	// (at most MaxReferrals).
+	Referrals []string
+	// HasControls reports a [0] Controls field after the protocolOp.
+	HasControls bool
+}
+
+// OpName returns the RFC 4511 name of the message's operation.
+func (m *Message) OpName() string { return m.Op.String() }
+
+// BindRequest is the decoded body of a bindRequest.
+type BindRequest struct {
+	Version int
+	Name    string
+	// Mechanism is "simple", the SASL mechanism name as sent ("GSS-SPNEGO", "GSSAPI",
+	// "EXTERNAL", "DIGEST-MD5", ...), "NTLM" for Microsoft's sicily binds ([9], [10], [11]),
+	// or "" for another authentication choice (AuthChoice tells which).
+	Mechanism string
+	// AuthChoice is the context tag of the AuthenticationChoice: 0 simple, 3 sasl,
+	// 9 sicilyPackageDiscovery, 10 sicilyNegotiate, 11 sicilyResponse.
+	AuthChoice int
+	// HasCredentials is false for an anonymous/unauthenticated simple bind (empty password)
+	// and for a SASL bind without credentials. The credentials themselves are not kept.
+	HasCredentials bool
+}
+
+// Result is an LDAPResult (RFC 4511 section 4.1.9).
+type Result struct {
+	Code              int
+	MatchedDN         string
+	DiagnosticMessage string // at most MaxDiagnosticLen bytes
+	// HasServerSASLCreds reports serverSaslCreds [7] in a bindResponse.
+	HasServerSASLCreds bool
+}
+
+// Name returns the RFC 4511 name of the result code.
+func (r *Result) Name() string { return ResultName(r.Code) }
+
+// Search scopes (RFC 4511 section 4.5.1.2).
+const (
+	ScopeBaseObject   = 0
+	ScopeSingleLevel  = 1
+	ScopeWholeSubtree = 2
+)
+
+// SearchRequest is the decoded body of a searchRequest.
+type SearchRequest struct {
+	BaseObject   string
+	Scope        int
+	DerefAliases int
+	SizeLimit    int64
+	TimeLimit    int64
+	TypesOnly    bool
+	// Filter is an RFC 4515 rendering of the filter, at most MaxFilterLen bytes plus a
+	// trailing "..." when FilterTruncated. Values are escaped as RFC 4515 requires, except
+	// that a 4-byte NtVer and a 16-byte DomainGuid are shown as tshark shows them
+	// (NtVer=0x00000016, DomainGuid=3933c65d-ac7f-4c79-b5b7-ad0fb941333c).
+	Filter          string
+	FilterTruncated bool
+	// Attributes are the requested attribute descriptions (at most MaxAttributes).
+	Attributes          []string
+	AttributesTruncated bool
+
+	// Values of the DC locator assertions seen in the filter (MS-ADTS 6.3.3.1), "" if none.
+	DnsDomain string
+	Host      string
+	User      string
+	hasNtVer  bool
+}
+
+// ScopeName returns "base", "one" or "sub" (the RFC 4516 URL spellings), or "" if the
+// scope is out of range.
+func (s *SearchRequest) ScopeName() string {
+	switch s.Scope {
+	case ScopeBaseObject:
+		return "base"
+	case ScopeSingleLevel:
+		return "one"
+	case ScopeWholeSubtree:
+		return "sub"
+	}
+	return ""
+}
+
+// Errors returned by the package.
+var (
+	ErrNeedMore     = errors.New("ldap: need more data")
+	ErrNotLDAP      = errors.New("ldap: not an LDAPMessage")
+	ErrTooLarge     = errors.New("ldap: message length implausible")
+	ErrTrailingData = errors.New("ldap: trailing data after LDAPMessage")
+	ErrMessageID    = errors.New("ldap: messageID out of range")
+	ErrUnknownOp    = errors.New("ldap: unknown protocolOp")
+	ErrMalformed    = errors.New("ldap: malformed")
+	ErrFilter       = errors.New("ldap: malformed filter")
+	ErrNotSASL      = errors.New("ldap: not a SASL buffer")
+)
+
+// ParseError says which part of a message could not be decoded.
+type ParseError struct {
+	Field string // "LDAPMessage", "messageID", "bindRequest.version", ...
+	Err   error
+}
+
+func (e *ParseError) Error() string { return "ldap: " + e.Field + ": " + e.Err.Error() }
+func (e *ParseError) Unwrap() error { return e.Err }
+
+func perr(field string, err error) error { return &ParseError{Field: field, Err: err} }
+
+// msgAlloc lets Parse allocate a message and its parts at once.
+type msgAlloc struct {
+	m Message
+	b BindRequest
+	s SearchRequest
+	r Result
+}
+
+// Parse decodes exactly one LDAPMessage. b must hold the whole message and nothing after
+// it: on a stream use Frame to find its length, in a UDP datagram (which may carry several,
+// e.g. searchResEntry then searchResDone) use ParseAll.
+func Parse(b []byte) (*Message, error) {
+	env, rest, err := ber.Read(b)
+	if err != nil {
+		return nil, perr("LDAPMessage", err)
+	}
+	if !env.Is(ber.ClassUniversal, ber.TagSequence) || !env.Constructed {
+		return nil, perr("LDAPMessage", ErrNotLDAP)
+	}
+	if len(rest) != 0 {
+		return nil, perr("LDAPMessage", ErrTrailingData)
+	}
+	id, body, err := readInt(env.Value)
+	if err != nil {
+		return nil, perr("messageID", err)
+	}
+	if id < 0 || id > maxMessageIDValue {
+		return nil, perr("messageID", ErrMessageID)
+	}
+	op, body, err := ber.Read(body)
+	if err != nil {
+		return nil, perr("protocolOp", err)
+	}
+	if op.Class != ber.ClassApplication || !Op(op.Tag).Valid() {
+		return nil, perr("protocolOp", ErrUnknownOp)
+	}
+	o := Op(op.Tag)
+	if op.Constructed == o.primitive() {
+		return nil, perr(o.String(), ber.ErrUnexpected)
+	}
+	a := new(msgAlloc)
+	m := &a.m
+	m.ID, m.Op = id, o
+	if len(body) > 0 {
+		c, _, err := ber.Read(body)
+		if err != nil {
+			return nil, perr("controls", err)
+		}
+		if !c.Is(ber.ClassContext, 0) || !c.Constructed {
+			return nil, perr("controls", ber.ErrUnexpected)
+		}
+		m.HasControls = true
+	}
+
+	v := op.Value
+	if o.hasResult() {
+		a.r = Result{}
+		m.Result = &a.r
+		if v, err = parseResult(v, m); err != nil {
+			return nil, perr(o.String(), err)
+		}
+	}
+	switch o {
+	case OpBindRequest:
+		m.Bind = &a.b
+		err = parseBind(v, m.Bind)
+	case OpBindResponse:
+		// serverSaslCreds [7] OCTET STRING OPTIONAL
+		if len(v) > 0 {
+			var e ber.Element
+			if e, v, err = ber.Read(v); err == nil && e.Is(ber.ClassContext, 7) {
+				m.Result.HasServerSASLCreds = true
+			}
+		}
+	case OpUnbindRequest:
+		if len(v) != 0 {
+			err = ErrMalformed
+		}
+	case OpSearchRequest:
+		m.Search = &a.s
+		err = parseSearch(v, m.Search)
+	case OpSearchResEntry, OpModifyRequest, OpAddRequest, OpModDNRequest, OpCompareRequest:
+		var e ber.Element
+		if e, _, err = ber.Expect(v, ber.ClassUniversal, ber.TagOctetString); err == nil {
+			m.DN = boundString(e.Value, MaxDNLen)
+		}
+	case OpDelRequest:
+		m.DN = boundString(v, MaxDNLen)
+	case OpAbandonRequest:
+		var n int64
+		if n, err = ber.Int(v); err == nil && (n < 0 || n > maxMessageIDValue) {
+			err = ErrMessageID
+		}
+	case OpSearchResRef:
+		m.Referrals, err = parseURIs(v)
+	case OpExtendedReq:
+		// requestName [0] LDAPOID, requestValue [1] OCTET STRING OPTIONAL
+		var e ber.Element
+		if e, _, err = ber.Expect(v, ber.ClassContext, 0); err == nil {
+			m.OID = boundString(e.Value, maxOIDLen)
+		}
+	case OpExtendedResp:
+		// responseName [10] LDAPOID OPTIONAL, responseValue [11] OCTET STRING OPTIONAL
+		if len(v) > 0 {
+			var e ber.Element
+			if e, _, err = ber.Read(v); err == nil && e.Is(ber.ClassContext, 10) {
+				m.OID = boundString(e.Value, maxOIDLen)
+			}
+		}
+	case OpIntermediateResponse:
+		// responseName [0] LDAPOID OPTIONAL, responseValue [1] OCTET STRING OPTIONAL
+		if len(v) > 0 {
+			var e ber.Element
+			if e, _, err = ber.Read(v); err == nil && e.Is(ber.ClassContext, 0) {
+				m.OID = boundString(e.Value, maxOIDLen)
+			}
+		}
+	}
+	if err != nil {
+		return nil, perr(o.String(), err)
+	}
+	return m, nil
+}
+
+// ParseAll decodes the LDAPMessages that follow each other in b, as in a CLDAP datagram.
+// It returns the messages decoded before the first error, and that error. max bounds the
+// number of messages (0 means 64).
+func ParseAll(b []byte, max int) ([]*Message, error) {
+	if max <= 0 {
+		max = 64
+	}
+	var out []*Message
+	for len(b) > 0 && len(out) < max {
+		n, err := Frame(b)
+		if err == ErrNeedMore || (err == nil && n > len(b)) {
+			return out, perr("LDAPMessage", ber.ErrTruncated)
+		}
+		if err != nil {
+			return out, err
+		}
+		m, err := Parse(b[:n])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, m)
+		b = b[n:]
+	}
+	return out, nil
+}
+
+// parseResult reads resultCode, matchedDN, diagnosticMessage and the optional referral
+// [3], and returns what follows them.
+func parseResult(v []byte, m *Message) ([]byte, error) {
+	r := m.Result
+	e, v, err := ber.Expect(v, ber.ClassUniversal, ber.TagEnumerated)
+	if err != nil {
+		return nil, err
+	}
+	code, err := ber.Int(e.Value)
+	if err != nil {
+		return nil, err
+	}
+	if code < 0 || code > 1<<31-1 {
+		return nil, ber.ErrInteger
+	}
+	r.Code = int(code)
+	if e, v, err = ber.Expect(v, ber.ClassUniversal, ber.TagOctetString); err != nil {
+		return nil, err
+	}
+	r.MatchedDN = boundString(e.Value, MaxDNLen)
+	if e, v, err = ber.Expect(v, ber.ClassUniversal, ber.TagOctetString); err != nil {
+		return nil, err
+	}
+	r.DiagnosticMessage = boundString(e.Value, MaxDiagnosticLen)
+	if len(v) > 0 {
+		e, rest, err := ber.Read(v)
+		if err != nil {
+			return nil, err
+		}
+		if e.Is(ber.ClassContext, 3) {
+			if m.Referrals, err = parseURIs(e.Value); err != nil {
+				return nil, err
+			}
+			v = rest
+		}
+	}
+	return v, nil
+}
+
+// parseURIs reads SEQUENCE OF URI contents (searchResRef, Referral).
+func parseURIs(v []byte) ([]string, error) {
+	var out []string
+	for len(v) > 0 {
+		e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+		if err != nil {
+			return out, err
+		}
+		if len(out) < MaxReferrals {
+			out = append(out, boundString(e.Value, MaxReferralLen))
+		}
+		v = rest
+	}
+	return out, nil
+}
+
+func parseBind(v []byte, b *BindRequest) error {
+	n, v, err := readInt(v)
+	if err != nil {
+		return err
+	}
+	if n < 0 || n > 255 {
+		return ber.ErrInteger
+	}
+	b.Version = int(n)
+	e, v, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+	if err != nil {
+		return err
+	}
+	b.Name = boundString(e.Value, MaxDNLen)
+	auth, _, err := ber.Read(v)
+	if err != nil {
+		return err
+	}
+	if auth.Class != ber.ClassContext {
+		return ber.ErrUnexpected
+	}
+	b.AuthChoice = auth.Tag
+	switch auth.Tag {
+	case 0: // simple [0] OCTET STRING
+		b.Mechanism = "simple"
+		b.HasCredentials = len(auth.Value) > 0
+	case 3: // sasl [3] SaslCredentials ::= SEQUENCE { mechanism, credentials OPTIONAL }
+		mech, rest, err := ber.Expect(auth.Value, ber.ClassUniversal, ber.TagOctetString)
+		if err != nil {
+			return err
+		}
+		b.Mechanism = boundString(mech.Value, maxMechanismLen)
+		b.HasCredentials = len(rest) > 0
+	case 9, 10, 11: // Microsoft sicilyPackageDiscovery, sicilyNegotiate, sicilyResponse
+		b.Mechanism = "NTLM"
+		b.HasCredentials = len(auth.Value) > 0
+	}
+	return nil
+}
+
+func parseSearch(v []byte, s *SearchRequest) error {
+	e, v, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+	if err != nil {
+		return err
+	}
+	s.BaseObject = boundString(e.Value, MaxDNLen)
+	var n int64
+	if n, v, err = readEnum(v); err != nil {
+		return err
+	}
+	s.Scope = int(n)
+	if n, v, err = readEnum(v); err != nil {
+		return err
+	}
+	s.DerefAliases = int(n)
+	if s.SizeLimit, v, err = readInt(v); err != nil {
+		return err
+	}
+	if s.TimeLimit, v, err = readInt(v); err != nil {
+		return err
+	}
+	if e, v, err = ber.Expect(v, ber.ClassUniversal, ber.TagBoolean); err != nil {
+		return err
+	}
+	if len(e.Value) != 1 {
+		return ErrMalformed
+	}
+	s.TypesOnly = e.Value[0] != 0
+	f, v, err := ber.Read(v)
+	if err != nil {
+		return err
+	}
+	if err := renderFilter(f, s); err != nil {
+		return err
+	}
+	if e, _, err = ber.Expect(v, ber.ClassUniversal, ber.TagSequence); err != nil {
+		return err
+	}
+	av := e.Value
+	for len(av) > 0 {
+		a, rest, err := ber.Expect(av, ber.ClassUniversal, ber.TagOctetString)
+		if err != nil {
+			return err
+		}
+		if len(s.Attributes) < MaxAttributes {
+			if s.Attributes == nil {
+				s.Attributes = make([]string, 0, 4)
+			}
+			s.Attributes = append(s.Attributes, boundString(a.Value, MaxAttributeLen))
+		} else {
+			s.AttributesTruncated = true
+		}
+		av = rest
+	}
+	return nil
+}
+
+func readInt(v []byte) (int64, []byte, error) {
+	e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagInteger)
+	if err != nil {
+		return 0, v, err
+	}
+	n, err := ber.Int(e.Value)
+	return n, rest, err
+}
+
+func readEnum(v []byte) (int64, []byte, error) {
+	e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagEnumerated)
+	if err != nil {
+		return 0, v, err
+	}
+	n, err := ber.Int(e.Value)
+	return n, rest, err
+}
+
+// boundString copies at most max bytes of b, cutting at a UTF-8 character boundary.
+func boundString(b []byte, max int) string {
+	if len(b) > max {
+		i := max
+		for i > 0 && i > max-utf8.UTFMax && !utf8.RuneStart(b[i]) {
+			i--
+		}
+		b = b[:i]
+	}
+	return string(b)
+}

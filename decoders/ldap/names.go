@@ -1,0 +1,100 @@
+package ldap
+
+// ResultName returns the RFC 4511 (section 4.1.9 and Appendix A) name of an LDAP result
+// code, with the codes later RFCs added (RFC 3909 cancel, RFC 4370, RFC 4533), or
+// "unknown" for any other code.
+func ResultName(code int) string {
+	switch code {
+	case 0:
+		return "success"
+	case 1:
+		return "operationsError"
+	case 2:
+		return "protocolError"
+	case 3:
+		return "timeLimitExceeded"
+	case 4:
+		return "sizeLimitExceeded"
+	case 5:
+		return "compareFalse"
+	case 6:
+		return "compareTrue"
+	case 7:
+		return "authMethodNotSupported"
+	case 8:
+		return "strongerAuthRequired"
+	case 10:
+		return "referral"
+	case 11:
+		return "adminLimitExceeded"
+	case 12:
+		return "unavailableCriticalExtension"
+	case 13:
+		return "confidentialityRequired"
+	case 14:
+		return "saslBindInProgress"
+	case 16:
+		return "noSuchAttribute"
+	case 17:
+		return "undefinedAttributeType"
+	case 18:
+		return "inappropriateMatching"
+	case 19:
+		return "constraintViolation"
+	case 20:
+		return "attributeOrValueExists"
+	case 21:
+		return "invalidAttributeSyntax"
+	case 32:
+		return "noSuchObject"
+	case 33:
+		return "aliasProblem"
+	case 34:
+		return "invalidDNSyntax"
+	case 36:
+		return "aliasDereferencingProblem"
+	case 48:
+		return "inappropriateAuthentication"
+	case 49:
+		return "invalidCredentials"
+	case 50:
+		return "insufficientAccessRights"
+	case 51:
+		return "busy"
+	case 52:
+		return "unavailable"
+	case 53:
+		return "unwillingToPerform"
+	case 54:
+		return "loopDetect"
+	case 64:
+		return "namingViolation"
+	case 65:
+		return "objectClassViolation"
+	case 66:
+		return "notAllowedOnNonLeaf"
+	case 67:
+		return "notAllowedOnRDN"
+	case 68:
+		return "entryAlreadyExists"
+	case 69:
+		return "objectClassModsProhibited"
+	case 71:
+		return "affectsMultipleDSAs"
+	case 80:
+		return "other"
+	case 118:
+		return "canceled"
+	case 119:
+		return "noSuchOperation"
+	case 120:
+		return "tooLate"
+	case 121:
+		return "cannotCancel"
+	case 123:
+		return "authorizationDenied"
+	case 4096:
+		return "e-syncRefreshRequired"
+	}
+	return "unknown"
+}
