@@ -1,0 +1,323 @@
+// Package analyzer turns packets into flows with their outcomes, runs the protocol
+// decoders over each flow's bytes, correlates dynamic RPC port assignments with the flows
+// that follow them, and builds the report. Sources (files, live capture) only hand it
+// packets: there is one pipeline for both.
+package analyzer
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Options tune an analysis.
+type Options struct {
+	// MaxFlows caps the flow table (live flows); past it the least recently seen flows
+	// are evicted (their summary is kept) and a warning is given. 0 means the default.
+	MaxFlows int
+}
+
+const defaultMaxFlows = 1 << 20
+
+// Analyzer consumes packets from any source and builds a Report.
+type Analyzer struct {
+	opts     Options
+	dec      *decoder
+	seg      segment
+	table    map[flowKey]*Flow
+	flows    []*Flow
+	captures []*CaptureInfo
+	packets  int
+	first    time.Time
+	last     time.Time
+	warnings []string
+	evicted  int
+
+	bufferedTotal int
+
+	rpc   rpcState
+	names nameBook
+
+	// OnFlowFailed, when set, is called once for each flow the moment it is known to have
+	// failed (live capture prints these as they happen).
+	OnFlowFailed func(*Flow)
+}
+
+// New returns an analyzer.
+func New(opts Options) *Analyzer {
+	if opts.MaxFlows <= 0 {
+		opts.MaxFlows = defaultMaxFlows
+	}
+	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024)}
+}
+
+// AddCapture registers an input and returns its index for Packet.File.
+func (a *Analyzer) AddCapture(info *CaptureInfo) int {
+	a.captures = append(a.captures, info)
+	return len(a.captures) - 1
+}
+
+// Packets returns how many packets were handled so far.
+func (a *Analyzer) Packets() int { return a.packets }
+
+// FlowCount returns how many flows were seen so far.
+func (a *Analyzer) FlowCount() int { return len(a.flows) }
+
+// Handle analyzes one packet.
+func (a *Analyzer) Handle(p Packet) {
+	a.packets++
+	if p.File >= 0 && p.File < len(a.captures) {
+		ci := a.captures[p.File]
+		ci.Packets++
+		if ci.First.IsZero() || p.Timestamp.Before(ci.First) {
+			ci.First = p.Timestamp
+		}
+		if p.Timestamp.After(ci.Last) {
+			ci.Last = p.Timestamp
+		}
+		if ci.linkSeen == nil {
+			ci.linkSeen = map[layers.LinkType]bool{}
+		}
+		if !ci.linkSeen[p.Link] {
+			ci.linkSeen[p.Link] = true
+			ci.LinkTypes = append(ci.LinkTypes, LinkTypeName(p.Link))
+			if _, ok := firstLayer(p.Link, p.Data); !ok {
+				ci.warn("%s: packet %d: link type %d is not supported; such packets are skipped",
+					ci.File, p.Frame, int(p.Link))
+			}
+		}
+	}
+	if a.first.IsZero() || p.Timestamp.Before(a.first) {
+		a.first = p.Timestamp
+	}
+	if p.Timestamp.After(a.last) {
+		a.last = p.Timestamp
+	}
+	seg := &a.seg
+	if a.dec.decode(p, seg) != decodedOK {
+		return
+	}
+	if seg.icmp {
+		a.handleICMP(seg)
+		return
+	}
+	a.handleSegment(seg)
+}
+
+func (a *Analyzer) handleICMP(seg *segment) {
+	q := seg.quoted
+	f := a.table[makeKey(q.proto, q.src, q.dst)]
+	if f == nil || f.Client != q.src || f.ICMP != nil {
+		return
+	}
+	f.ICMP = &ICMPInfo{V6: seg.icmpV6, Type: seg.icmpType, Code: seg.icmpCode, From: seg.src,
+		Frame: FrameRef{seg.file, seg.frame}}
+	if f.Transport == "udp" && f.Packets[1] == 0 || f.Transport == "tcp" && !f.sawSYNACK && !f.rstFromServer {
+		a.failedNow(f)
+	}
+}
+
+func (a *Analyzer) handleSegment(seg *segment) {
+	src := netip.AddrPortFrom(seg.src, seg.sport)
+	dst := netip.AddrPortFrom(seg.dst, seg.dport)
+	key := makeKey(seg.proto, src, dst)
+	f := a.table[key]
+	ref := FrameRef{seg.file, seg.frame}
+	if seg.proto == protoTCP {
+		pureSYN := seg.flags&(flagSYN|flagACK) == flagSYN
+		if pureSYN && (f == nil || !f.sawSYN || f.isn != seg.seq || f.Client != src) {
+			if f != nil {
+				a.endFlow(f)
+			}
+			f = a.newFlow(key, "tcp", src, dst, seg.ts, ref)
+			f.sawSYN, f.isn = true, seg.seq
+			f.app.tcpSYN(0, seg.seq)
+		} else if f == nil {
+			if seg.flags&(flagSYN|flagACK) == flagSYN|flagACK {
+				// SYN-ACK without its SYN in the capture: the receiver is the client.
+				f = a.newFlow(key, "tcp", dst, src, seg.ts, ref)
+			} else {
+				c, s := orient(protoTCP, src, dst)
+				f = a.newFlow(key, "tcp", c, s, seg.ts, ref)
+			}
+		}
+	} else if f == nil {
+		f = a.newFlow(key, "udp", src, dst, seg.ts, ref)
+	}
+	dir := 0
+	if src != f.Client {
+		dir = 1
+	}
+	f.Packets[dir]++
+	f.Bytes[dir] += int64(seg.ipLen)
+	f.Last = seg.ts
+	f.LastFrame = ref
+	c := appCtx{a: a, f: f, ts: seg.ts, frame: ref}
+	if seg.proto == protoUDP {
+		a.udpData(f, dir, seg.payload, &c)
+		return
+	}
+	switch {
+	case seg.flags&flagSYN != 0 && seg.flags&flagACK == 0 && dir == 0:
+		f.SYNs++
+	case seg.flags&(flagSYN|flagACK) == flagSYN|flagACK && dir == 1:
+		if !f.sawSYNACK {
+			f.sawSYNACK = true
+			if f.app != nil {
+				f.app.tcpSYN(1, seg.seq)
+			}
+		}
+	}
+	if seg.flags&flagRST != 0 {
+		if f.resetBy < 0 {
+			f.resetBy = dir
+		}
+		if dir == 1 && !f.sawSYNACK && f.sawSYN && !f.rstFromServer {
+			f.rstFromServer = true
+			a.failedNow(f)
+		}
+	}
+	if seg.flags&flagFIN != 0 {
+		f.fin[dir] = true
+	}
+	if len(seg.payload) > 0 {
+		a.tcpData(f, dir, seg.seq, seg.payload, &c)
+	}
+	if f.resetBy >= 0 || (f.fin[0] && f.fin[1]) {
+		a.releaseApp(f, &c)
+	}
+}
+
+func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.AddrPort, ts time.Time, ref FrameRef) *Flow {
+	proto := protoOf(transport)
+	f := &Flow{
+		ID: len(a.flows), Transport: transport, Client: client, Server: server,
+		Service: portService(proto, server.Port()),
+		First:   ts, Last: ts, FirstFrame: ref, LastFrame: ref,
+		resetBy: -1,
+		app:     &appState{},
+	}
+	a.flows = append(a.flows, f)
+	if len(a.table) >= a.opts.MaxFlows {
+		a.evict()
+	}
+	a.table[key] = f
+	a.rpc.flowStarted(a, f)
+	return f
+}
+
+// endFlow finishes a flow whose 4-tuple is taken over by a new connection.
+func (a *Analyzer) endFlow(f *Flow) {
+	c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame}
+	a.releaseApp(f, &c)
+	f.ended = true
+	if f.Transport == "tcp" && f.sawSYN && !f.sawSYNACK && !f.rstFromServer && f.ICMP == nil {
+		a.failedNow(f)
+	}
+}
+
+// releaseApp ends decoding on a flow and frees its buffers; the summary stays.
+func (a *Analyzer) releaseApp(f *Flow, c *appCtx) {
+	if f.app == nil {
+		return
+	}
+	a.tcpFlush(f, c)
+	if fin, ok := f.app.handler.(interface{ finish(*appCtx) }); ok {
+		fin.finish(c)
+	}
+	for i := range f.app.dirs {
+		a.bufferedTotal -= len(f.app.dirs[i].buf)
+	}
+	f.app = nil
+}
+
+// evict drops the least recently seen half of the flow table.
+func (a *Analyzer) evict() {
+	type kv struct {
+		k flowKey
+		t time.Time
+	}
+	all := make([]kv, 0, len(a.table))
+	for k, f := range a.table {
+		all = append(all, kv{k, f.Last})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].t.Before(all[j].t) })
+	for _, e := range all[:len(all)/2] {
+		f := a.table[e.k]
+		a.endFlow(f)
+		delete(a.table, e.k)
+		a.evicted++
+	}
+}
+
+func (a *Analyzer) failedNow(f *Flow) {
+	if a.OnFlowFailed != nil {
+		f.finish()
+		a.OnFlowFailed(f)
+	}
+}
+
+// Warn adds a warning to the report.
+func (a *Analyzer) Warn(msg string) { a.warnings = append(a.warnings, msg) }
+
+// Finish ends the analysis and returns the report.
+func (a *Analyzer) Finish() *Report {
+	for _, f := range a.flows {
+		if f.app != nil {
+			c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame}
+			a.releaseApp(f, &c)
+		}
+		f.finish()
+	}
+	a.rpc.finish(a)
+	if a.evicted > 0 {
+		a.Warn("the flow table reached its cap of " + itoa(a.opts.MaxFlows) + " flows: " + itoa(a.evicted) +
+			" idle flows were closed early; a later packet of one of them starts a new flow")
+	}
+	return buildReport(a)
+}
+
+// AnalyzeFiles reads the captures (merged in time order) and analyzes them. It returns an
+// error wrapping ErrUnreadable when a file cannot be read at all; the report still covers
+// the files that could be read.
+func AnalyzeFiles(paths []string, opts Options) (*Report, error) {
+	a := New(opts)
+	var srcs []Source
+	var errs []error
+	for _, p := range paths {
+		info := &CaptureInfo{File: p}
+		idx := a.AddCapture(info)
+		s, err := openFile(p, idx, info)
+		if err != nil {
+			info.Unreadable = true
+			info.Warnings = append(info.Warnings, err.Error())
+			errs = append(errs, err)
+			continue
+		}
+		srcs = append(srcs, s)
+	}
+	if len(srcs) > 0 {
+		src := NewMergeSource(srcs...)
+		for {
+			p, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			a.Handle(p)
+		}
+	}
+	for _, info := range a.captures {
+		if !info.Unreadable && info.Packets == 0 && len(info.Warnings) == 0 {
+			info.warn("%s: no packets in this capture", info.File)
+		}
+	}
+	return a.Finish(), errors.Join(errs...)
+}

@@ -1,0 +1,106 @@
+package analyzer
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Assignment is one dynamic RPC endpoint handed out in the capture: by the endpoint
+// mapper (a tower in an ept_map / ept_lookup reply) or by DCOM (a string binding in an
+// activation or OXID-resolution reply).
+type Assignment struct {
+	Server        netip.Addr
+	Port          uint16
+	Host          string // the host name when the binding named one
+	InterfaceUUID string
+	Interface     string
+	Via           string // "epm" or "dcom"
+	Op            string // ept_map, ept_lookup, RemoteCreateInstance, ResolveOxid2, ...
+	Client        netip.Addr
+	Requested     string // the interface the client asked for (EPM) or the CLSID (DCOM)
+	Frame         FrameRef
+	Time          time.Time
+	// Flows that connected to it after the reply.
+	UsedBy []*Flow
+	// OpenBefore: flows to the same endpoint already open before the reply.
+	OpenBefore int
+}
+
+// Used reports whether any flow to the endpoint followed the assignment.
+func (as *Assignment) Used() bool { return len(as.UsedBy) > 0 }
+
+type endpointKey struct {
+	addr netip.Addr
+	port uint16
+}
+
+// rpcState holds the assignments and the index the correlation uses.
+type rpcState struct {
+	assignments []*Assignment
+	byEndpoint  map[endpointKey][]*Assignment
+	// requests that asked the endpoint mapper for an interface and got no tower
+	notRegistered []NotRegistered
+}
+
+// NotRegistered is an ept_map that found no endpoint for the interface asked for.
+type NotRegistered struct {
+	Client    netip.Addr
+	Server    netip.Addr
+	Interface string
+	UUID      string
+	Status    string
+	Frame     FrameRef
+}
+
+// addAssignment records a hand-out. Duplicates (same endpoint, interface and way) keep
+// the first.
+func (r *rpcState) addAssignment(as *Assignment) {
+	if r.byEndpoint == nil {
+		r.byEndpoint = map[endpointKey][]*Assignment{}
+	}
+	k := endpointKey{as.Server, as.Port}
+	for _, o := range r.byEndpoint[k] {
+		if o.InterfaceUUID == as.InterfaceUUID && o.Via == as.Via && o.Host == as.Host {
+			return
+		}
+	}
+	r.assignments = append(r.assignments, as)
+	r.byEndpoint[k] = append(r.byEndpoint[k], as)
+}
+
+// flowStarted ties a new TCP flow to the assignments of its server endpoint.
+func (r *rpcState) flowStarted(a *Analyzer, f *Flow) {
+	if f.Transport != "tcp" || len(r.byEndpoint) == 0 {
+		return
+	}
+	list := r.byEndpoint[endpointKey{f.Server.Addr(), f.Server.Port()}]
+	for _, as := range list {
+		as.UsedBy = append(as.UsedBy, f)
+		if f.RPCAssignment == nil {
+			f.RPCAssignment = as
+			f.RPCInterface = as.Interface
+		}
+	}
+}
+
+// finish labels flows to dynamic ports that no assignment explains.
+func (r *rpcState) finish(a *Analyzer) {
+	for _, f := range a.flows {
+		if f.Transport == "tcp" && f.RPCAssignment == nil && f.Service == "msrpc" && !f.ServiceByContent {
+			f.Service = "msrpc (unassigned)"
+		}
+	}
+	if len(r.byEndpoint) == 0 {
+		return
+	}
+	for _, f := range a.flows {
+		if f.Transport != "tcp" {
+			continue
+		}
+		for _, as := range r.byEndpoint[endpointKey{f.Server.Addr(), f.Server.Port()}] {
+			if f.First.Before(as.Time) {
+				as.OpenBefore++
+			}
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package analyzer
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Outcomes of a flow, as ../shared/docs/json-report.md defines them.
+const (
+	OutcomeEstablished = "established"
+	OutcomeReset       = "reset"
+	OutcomeNoAnswer    = "no-answer"
+	OutcomeICMP        = "icmp-unreachable"
+	OutcomeMidFlow     = "mid-flow"
+	OutcomeAnswered    = "answered"
+	OutcomeUnanswered  = "unanswered"
+)
+
+// Failed reports whether an outcome means the flow did not get through.
+func Failed(outcome string) bool {
+	switch outcome {
+	case OutcomeReset, OutcomeNoAnswer, OutcomeICMP, OutcomeUnanswered:
+		return true
+	}
+	return false
+}
+
+// FrameRef names a packet: which capture and which frame in it.
+type FrameRef struct {
+	File  int `json:"file"`
+	Frame int `json:"frame"`
+}
+
+// ICMPInfo is the ICMP destination-unreachable that quoted a flow.
+type ICMPInfo struct {
+	V6    bool
+	Type  uint8
+	Code  uint8
+	From  netip.Addr
+	Frame FrameRef
+}
+
+// Name says what the ICMP code means.
+func (i *ICMPInfo) Name() string {
+	if i.V6 {
+		switch i.Code {
+		case 0:
+			return "no route to destination"
+		case 1:
+			return "communication administratively prohibited"
+		case 3:
+			return "address unreachable"
+		case 4:
+			return "port unreachable"
+		case 5:
+			return "source address failed ingress/egress policy"
+		case 6:
+			return "reject route to destination"
+		}
+		return "destination unreachable (code " + itoa(int(i.Code)) + ")"
+	}
+	switch i.Code {
+	case 0:
+		return "network unreachable"
+	case 1:
+		return "host unreachable"
+	case 2:
+		return "protocol unreachable"
+	case 3:
+		return "port unreachable"
+	case 4:
+		return "fragmentation needed"
+	case 9, 10:
+		return "network/host administratively prohibited"
+	case 13:
+		return "communication administratively prohibited"
+	}
+	return "destination unreachable (code " + itoa(int(i.Code)) + ")"
+}
+
+// Firewall reports whether the ICMP code names a filter rather than a closed port.
+func (i *ICMPInfo) Firewall() bool {
+	if i.V6 {
+		return i.Code == 1 || i.Code == 5 || i.Code == 6
+	}
+	return i.Code == 9 || i.Code == 10 || i.Code == 13
+}
+
+// Flow is one transport conversation: TCP from SYN (or from the first packet seen) to the
+// next SYN with a new initial sequence number on the same 4-tuple; UDP for the whole capture.
+type Flow struct {
+	ID        int
+	Transport string // "tcp" or "udp"
+	Client    netip.AddrPort
+	Server    netip.AddrPort
+	Service   string
+	// ServiceByContent is set when a decoder recognised the service from the bytes.
+	ServiceByContent bool
+	Outcome          string
+
+	Packets    [2]int // [0] client to server, [1] server to client
+	Bytes      [2]int64
+	First      time.Time
+	Last       time.Time
+	FirstFrame FrameRef
+	LastFrame  FrameRef
+
+	// TCP state.
+	SYNs          int
+	isn           uint32
+	sawSYN        bool
+	sawSYNACK     bool
+	rstFromServer bool // RST from the server before any SYN-ACK
+	resetBy       int  // -1 none, 0 client, 1 server
+	fin           [2]bool
+	ICMP          *ICMPInfo
+
+	// Dynamic RPC correlation (filled by the analyzer).
+	RPCInterface  string
+	RPCAssignment *Assignment
+
+	Details Details
+
+	app   *appState
+	ended bool
+}
+
+// Key returns the flow's canonical key.
+func (f *Flow) key() flowKey {
+	return makeKey(protoOf(f.Transport), f.Client, f.Server)
+}
+
+func protoOf(t string) uint8 {
+	if t == "udp" {
+		return protoUDP
+	}
+	return protoTCP
+}
+
+// flowKey is an undirected 5-tuple: a is the lesser endpoint.
+type flowKey struct {
+	proto uint8
+	a, b  netip.AddrPort
+}
+
+func makeKey(proto uint8, x, y netip.AddrPort) flowKey {
+	if lessAddrPort(y, x) {
+		x, y = y, x
+	}
+	return flowKey{proto: proto, a: x, b: y}
+}
+
+func lessAddrPort(x, y netip.AddrPort) bool {
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c < 0
+	}
+	return x.Port() < y.Port()
+}
+
+// finish computes the outcome from what was seen.
+func (f *Flow) finish() {
+	if f.Transport == "udp" {
+		switch {
+		case f.Packets[1] > 0:
+			f.Outcome = OutcomeAnswered
+		case f.ICMP != nil:
+			f.Outcome = OutcomeICMP
+		default:
+			f.Outcome = OutcomeUnanswered
+		}
+		return
+	}
+	switch {
+	case f.sawSYNACK:
+		f.Outcome = OutcomeEstablished
+	case !f.sawSYN:
+		f.Outcome = OutcomeMidFlow
+	case f.rstFromServer:
+		f.Outcome = OutcomeReset
+	case f.ICMP != nil:
+		f.Outcome = OutcomeICMP
+	default:
+		f.Outcome = OutcomeNoAnswer
+	}
+}
+
+// End says how an established TCP flow ended, for people.
+func (f *Flow) End() string {
+	switch {
+	case f.resetBy == 0:
+		return "reset by client"
+	case f.resetBy == 1:
+		return "reset by server"
+	case f.fin[0] && f.fin[1]:
+		return "closed"
+	case f.fin[0] || f.fin[1]:
+		return "half-closed"
+	}
+	return ""
+}
+
+// wellKnownServer reports whether a port names a service we know servers listen on. It
+// decides the client of a flow whose start was not captured.
+func wellKnownServer(proto uint8, port uint16) bool {
+	_, ok := servicePorts[portKey{proto, port}]
+	return ok
+}
+
+// orient decides client and server for a flow whose first packet is not a SYN.
+func orient(proto uint8, src, dst netip.AddrPort) (client, server netip.AddrPort) {
+	sk, dk := wellKnownServer(proto, src.Port()), wellKnownServer(proto, dst.Port())
+	switch {
+	case dk && !sk:
+		return src, dst
+	case sk && !dk:
+		return dst, src
+	case src.Port() > dst.Port():
+		return src, dst
+	}
+	return dst, src
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/adcsflow/adcsflow/analyzer"
+)
+
+func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
+	flags, files, err := splitArgs(args, map[string]bool{"format": true, "f": true, "max-flows": true}, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
+		return exitBadInput
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "adcsflow analyze: no capture file given\n\n%s", usage)
+		return exitBadInput
+	}
+	format := last(flags, "format", last(flags, "f", "text"))
+	switch format {
+	case "text", "json", "csv":
+	default:
+		fmt.Fprintf(stderr, "adcsflow analyze: unknown format %q (text, json, csv)\n", format)
+		return exitBadInput
+	}
+	opts := analyzer.Options{}
+	if v := last(flags, "max-flows", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(stderr, "adcsflow analyze: --max-flows wants a positive number, not %q\n", v)
+			return exitBadInput
+		}
+		opts.MaxFlows = n
+	}
+	rep, readErr := analyzer.AnalyzeFiles(files, opts)
+	if err := writeReport(rep, format, stdout); err != nil {
+		fmt.Fprintf(stderr, "adcsflow analyze: writing the report: %v\n", err)
+		return exitBadInput
+	}
+	return inputStatus(rep, readErr, format, stderr)
+}
+
+// inputStatus prints read problems on stderr and gives the exit status for them.
+func inputStatus(rep *analyzer.Report, readErr error, format string, stderr io.Writer) int {
+	for _, c := range rep.Captures {
+		for _, w := range c.Warnings {
+			if format != "text" || c.Unreadable {
+				fmt.Fprintf(stderr, "adcsflow: %s\n", w)
+			}
+		}
+	}
+	if readErr != nil && errors.Is(readErr, analyzer.ErrUnreadable) {
+		return exitBadInput
+	}
+	return exitOK
+}
+
+func writeReport(rep *analyzer.Report, format string, w io.Writer) error {
+	switch format {
+	case "json":
+		return rep.WriteJSON(w)
+	case "csv":
+		return rep.WriteCSV(w)
+	}
+	return rep.WriteText(w, analyzer.TextOptions{Width: terminalWidth(os.Stdout, w)})
+}
+
+// terminalWidth is the width to fold tables to: the terminal's when writing to one.
+func terminalWidth(stdout *os.File, w io.Writer) int {
+	if w != io.Writer(stdout) {
+		return 0
+	}
+	st, err := stdout.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return 0
+	}
+	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 20 {
+		return c
+	}
+	return ttyWidth(stdout)
+}

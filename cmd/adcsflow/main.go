@@ -1,0 +1,109 @@
+// Command adcsflow tells, from a packet capture of a failed AD CS enrollment, which flows
+// were tried, which were blocked, how that differs from the documented firewall rules, and
+// which rules fix it.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitBlocked  = 1 // diff: a required flow was blocked
+	exitBadInput = 2 // a file could not be read, or the command line is wrong
+)
+
+const usage = `adcsflow: what an AD CS enrollment tried on the network, what was blocked, and the rules that fix it
+
+usage:
+  adcsflow analyze [--format text|json|csv] FILE...   flows, outcomes and decoder findings
+  adcsflow help                                       this text
+
+Files are pcap or pcapng (Wireshark, dumpcap, tcpdump -w, pktmon etl2pcap), plain or
+gzip-compressed; several files are merged in time order.
+
+exit status: 0 analysed (warnings may have been printed), 2 unreadable input or bad usage
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitBadInput
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "analyze", "analyse":
+		return cmdAnalyze(rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "adcsflow: unknown command %q\n\n%s", cmd, usage)
+	return exitBadInput
+}
+
+// errUsage marks command-line mistakes.
+var errUsage = errors.New("usage")
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// splitArgs separates --flag value / --flag=value pairs from positional arguments, so
+// flags may come after the file names. bools lists the flags that take no value.
+func splitArgs(args []string, valued, bools map[string]bool) (map[string][]string, []string, error) {
+	flags := map[string][]string{}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		val, hasVal := "", false
+		if j := strings.IndexByte(name, '='); j >= 0 {
+			name, val, hasVal = name[:j], name[j+1:], true
+		}
+		switch {
+		case bools[name]:
+			if hasVal {
+				flags[name] = append(flags[name], val)
+			} else {
+				flags[name] = append(flags[name], "true")
+			}
+		case valued[name]:
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, nil, usageErr("--%s needs a value", name)
+				}
+				i++
+				val = args[i]
+			}
+			flags[name] = append(flags[name], val)
+		default:
+			return nil, nil, usageErr("unknown option %s", a)
+		}
+	}
+	return flags, pos, nil
+}
+
+func last(flags map[string][]string, name, def string) string {
+	if v := flags[name]; len(v) > 0 {
+		return v[len(v)-1]
+	}
+	return def
+}
