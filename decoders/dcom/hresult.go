@@ -1,0 +1,125 @@
+package dcom
+
+import "fmt"
+
+// HResultName names the HRESULTs and Win32/RPC status codes an activation or OXID
+// resolution commonly returns, or formats the value as "0x%08x".
+func HResultName(hr uint32) string {
+	switch hr {
+	case 0x00000000:
+		return "S_OK"
+	case 0x00000001:
+		return "S_FALSE"
+	// HRESULTs ([MS-ERREF] 2.1)
+	case 0x80004001:
+		return "E_NOTIMPL"
+	case 0x80004002:
+		return "E_NOINTERFACE"
+	case 0x80004003:
+		return "E_POINTER"
+	case 0x80004004:
+		return "E_ABORT"
+	case 0x80004005:
+		return "E_FAIL"
+	case 0x8000ffff:
+		return "E_UNEXPECTED"
+	case 0x80070005:
+		return "E_ACCESSDENIED"
+	case 0x80070006:
+		return "E_HANDLE"
+	case 0x8007000e:
+		return "E_OUTOFMEMORY"
+	case 0x80070057:
+		return "E_INVALIDARG"
+	case 0x80040110:
+		return "CLASS_E_NOAGGREGATION"
+	case 0x80040111:
+		return "CLASS_E_CLASSNOTAVAILABLE"
+	case 0x80040154:
+		return "REGDB_E_CLASSNOTREG"
+	case 0x800401f0:
+		return "CO_E_NOTINITIALIZED"
+	case 0x800401f3:
+		return "CO_E_CLASSSTRING"
+	case 0x800401f5:
+		return "CO_E_APPNOTFOUND"
+	case 0x80004013:
+		return "CO_E_CANT_REMOTE"
+	case 0x80004014:
+		return "CO_E_BAD_SERVER_NAME"
+	case 0x80004015:
+		return "CO_E_WRONG_SERVER_IDENTITY"
+	case 0x80004019:
+		return "CO_E_RUNAS_CREATEPROCESS_FAILURE"
+	case 0x8000401a:
+		return "CO_E_RUNAS_LOGON_FAILURE"
+	case 0x8000401b:
+		return "CO_E_LAUNCH_PERMSSION_DENIED"
+	case 0x8000401c:
+		return "CO_E_START_SERVICE_FAILURE"
+	case 0x8000401d:
+		return "CO_E_REMOTE_COMMUNICATION_FAILURE"
+	case 0x8000401e:
+		return "CO_E_SERVER_START_TIMEOUT"
+	case 0x80080001:
+		return "CO_E_CLASS_CREATE_FAILED"
+	case 0x80080002:
+		return "CO_E_SCM_ERROR"
+	case 0x80080003:
+		return "CO_E_SCM_RPC_FAILURE"
+	case 0x80080004:
+		return "CO_E_BAD_PATH"
+	case 0x80080005:
+		return "CO_E_SERVER_EXEC_FAILURE"
+	case 0x80080008:
+		return "CO_E_SERVER_STOPPING"
+	case 0x80010105:
+		return "RPC_E_SERVERFAULT"
+	case 0x80010108:
+		return "RPC_E_DISCONNECTED"
+	case 0x8001011b:
+		return "RPC_E_ACCESS_DENIED"
+	case 0x8001011f:
+		return "RPC_E_TIMEOUT"
+	case 0x800706b5:
+		return "RPC_S_UNKNOWN_IF"
+	case 0x800706ba:
+		return "RPC_S_SERVER_UNAVAILABLE"
+	case 0x800706bb:
+		return "RPC_S_SERVER_TOO_BUSY"
+	case 0x800706be:
+		return "RPC_S_CALL_FAILED"
+	case 0x800706bf:
+		return "RPC_S_CALL_FAILED_DNE"
+	case 0x800706d3:
+		return "RPC_S_UNKNOWN_AUTHN_SERVICE"
+	case 0x800706d9:
+		return "EPT_S_NOT_REGISTERED"
+	case 0x80070721:
+		return "RPC_S_SEC_PKG_ERROR"
+	// Win32 / RPC status codes (IObjectExporter error_status_t)
+	case 5:
+		return "ERROR_ACCESS_DENIED"
+	case 8:
+		return "ERROR_NOT_ENOUGH_MEMORY"
+	case 87:
+		return "ERROR_INVALID_PARAMETER"
+	case 1721:
+		return "RPC_S_OUT_OF_RESOURCES"
+	case 1722:
+		return "RPC_S_SERVER_UNAVAILABLE"
+	case 1723:
+		return "RPC_S_SERVER_TOO_BUSY"
+	case 1726:
+		return "RPC_S_CALL_FAILED"
+	case 1753:
+		return "EPT_S_NOT_REGISTERED"
+	case 1910:
+		return "OR_INVALID_OXID"
+	case 1911:
+		return "OR_INVALID_OID"
+	case 1912:
+		return "OR_INVALID_SET"
+	}
+	return fmt.Sprintf("0x%08x", hr)
+}
