@@ -49,6 +49,9 @@ func loadPDUs(t testing.TB) []pdu {
 	}
 	var out []pdu
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "kpasswd") {
+			continue // port 464, see kpasswd_real_test.go
+		}
 		fh, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)
