@@ -49,7 +49,7 @@ func TestLyingCountsInRealStubs(t *testing.T) {
 
 	// Offsets located by content, so the test follows the structure, not magic numbers.
 	tsHdr := []byte{0x01, 0x10, 0x08, 0x00, 0xcc, 0xcc, 0xcc, 0xcc}
-	firstHdr := bytes.Index(resp, tsHdr) // CustomHeader of ActivationPropertiesOut
+	firstHdr := bytes.Index(resp, tsHdr)                              // CustomHeader of ActivationPropertiesOut
 	clsidLE := []byte{0x5e, 0xf0, 0xc3, 0x8b, 0x6b, 0xd8, 0xd0, 0x11} // 8bc3f05e-d86b-11d0-...
 	instCLSID := bytes.Index(req, clsidLE)
 	scm := bytes.LastIndex(resp, tsHdr) // ScmReplyInfoData (the last property)
