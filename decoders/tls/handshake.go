@@ -149,7 +149,7 @@ func (sh *ServerHello) CipherSuiteName() string { return stdtls.CipherSuiteName(
 // leaf fields are empty.
 type Certificate struct {
 	ChainLen    int
-	Subject     string // RFC 2253 form, as x509's pkix.Name.String prints it
+	Subject     string // RFC 4514 form as pkix.Name.String prints it, with DC and E named
 	SubjectCN   string
 	Issuer      string
 	DNSNames    []string
@@ -328,9 +328,9 @@ func ParseCertificate(body []byte) (*Certificate, error) {
 		c.ParseError = err
 		return c, nil
 	}
-	c.Subject = x.Subject.String()
+	c.Subject = nameString(x.RawSubject, x.Subject)
 	c.SubjectCN = x.Subject.CommonName
-	c.Issuer = x.Issuer.String()
+	c.Issuer = nameString(x.RawIssuer, x.Issuer)
 	c.DNSNames = x.DNSNames
 	for _, ip := range x.IPAddresses {
 		c.IPAddresses = append(c.IPAddresses, ip.String())
