@@ -61,6 +61,9 @@ func seedCalls(f *testing.F) {
 		}
 		f.Add(stub, op, fx.iface == IIDObjectExporter)
 	}
+	req, resp := certRequestDStubs()
+	f.Add(req, OpRemoteCreateInstance, false)
+	f.Add(resp, OpRemoteCreateInstance, false)
 	f.Add([]byte{}, uint16(5), true)
 }
 
