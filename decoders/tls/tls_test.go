@@ -473,3 +473,20 @@ func TestHelloErrors(t *testing.T) {
 		t.Errorf("garbage DER: %+v %v", c, err)
 	}
 }
+
+// Application data, the bulk of every connection, must not allocate.
+func TestApplicationDataNoAlloc(t *testing.T) {
+	var c Conn
+	rec := append([]byte{23, 3, 3, 0x04, 0x00}, make([]byte, 1024)...)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := c.Feed(true, rec); err != nil {
+			t.Fatal(err)
+		}
+		c.Feed(false, rec)
+	}); n != 0 {
+		t.Errorf("%v allocations per application_data record pair", n)
+	}
+	if !c.HandshakeComplete() {
+		t.Error("application data both ways (mid-stream) not taken as complete")
+	}
+}
