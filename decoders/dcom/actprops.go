@@ -116,7 +116,7 @@ func parseActivationBlob(b []byte) ([]property, error) {
 		}
 	}
 	// Properties start headerSize bytes after the custom header's common header.
-	if uint64(headerSize) > uint64(len(blob)) || headerSize < 16 {
+	if uint64(headerSize) > uint64(len(blob)) || uint64(headerSize) < 16+uint64(len(body)) {
 		return nil, fmt.Errorf("dcom: activation header size %d: %w", headerSize, ErrShort)
 	}
 	p := reader{b: blob[headerSize:]}

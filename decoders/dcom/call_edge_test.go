@@ -85,6 +85,9 @@ func TestLyingCountsInRealStubs(t *testing.T) {
 		{"resolveoxid2 conformance", true, 4, true, put32(rox, 4, 0x00ff00a3), "conformance"},
 		{"resolveoxid2 numentries", true, 4, true, func() []byte { b := put32(rox, 4, 0xfff0); b[8], b[9] = 0xf0, 0xff; return b }(), "truncated"},
 		{"resolveoxid2 trailing", true, 4, true, append(clone(rox), 0, 0, 0, 0), "trailing"},
+		{"request trailing", false, 4, false, append(clone(req), 0, 0, 0, 0), "trailing"},
+		{"resolveoxid2 req trailing", false, 4, true, append(clone(roxReq), 0, 0), "trailing"},
+		{"custom header size too small", true, 3, false, put32(resp, firstHdr+16+4, 16), "header size"},
 		{"resolveoxid2 req protseqs", false, 4, true, put32(roxReq, 12, 2), "conformance"},
 		{"resolveoxid2 req protseqs big", false, 4, true, func() []byte { b := put32(roxReq, 12, 0xffff); b[8], b[9] = 0xff, 0xff; return b }(), "protseqs"},
 	} {

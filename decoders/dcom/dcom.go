@@ -114,6 +114,9 @@ func ParseRequest(iface dcerpc.UUID, opnum uint16, stub []byte) (*ActivationRequ
 		for i := range req.Protseqs {
 			r.u16(&req.Protseqs[i])
 		}
+		if r.remaining() != 0 {
+			return nil, fmt.Errorf("dcom: %s request: %d trailing bytes", m, r.remaining())
+		}
 		return req, nil
 	}
 
@@ -142,6 +145,9 @@ func ParseRequest(iface dcerpc.UUID, opnum uint16, stub []byte) (*ActivationRequ
 	props, err := activationProperties(&r, CLSIDActivationPropertiesIn)
 	if err != nil {
 		return nil, err
+	}
+	if r.remaining() != 0 {
+		return nil, fmt.Errorf("dcom: %s request: %d trailing bytes", m, r.remaining())
 	}
 	found := false
 	for _, p := range props {

@@ -157,7 +157,7 @@ func skipExtents(r *reader, ptr uint32) error {
 		if uint64(conf) != (uint64(esize)+7)&^7 {
 			return fmt.Errorf("dcom: orpc extent size %d, conformance %d", esize, conf)
 		}
-		if !r.skip(int(conf)) || conf > uint32(len(r.b)) {
+		if !r.skip(int(conf)) {
 			return fmt.Errorf("dcom: orpc extent data: %w", ErrShort)
 		}
 	}
