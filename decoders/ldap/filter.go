@@ -146,11 +146,11 @@ func (w *filterWriter) filter(f ber.Element, depth int) error {
 		if !f.Constructed {
 			return ErrFilter
 		}
-		a, v, err := ber.Expect(f.Value, ber.ClassUniversal, ber.TagOctetString)
+		a, v, err := prim(f.Value, ber.TagOctetString)
 		if err != nil {
 			return err
 		}
-		val, _, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+		val, _, err := prim(v, ber.TagOctetString)
 		if err != nil {
 			return err
 		}
@@ -176,11 +176,11 @@ func (w *filterWriter) filter(f ber.Element, depth int) error {
 		if !f.Constructed {
 			return ErrFilter
 		}
-		a, v, err := ber.Expect(f.Value, ber.ClassUniversal, ber.TagOctetString)
+		a, v, err := prim(f.Value, ber.TagOctetString)
 		if err != nil {
 			return err
 		}
-		subs, _, err := ber.Expect(v, ber.ClassUniversal, ber.TagSequence)
+		subs, _, err := seq(v)
 		if err != nil {
 			return err
 		}

@@ -253,17 +253,22 @@ func Parse(b []byte) (*Message, error) {
 	if err != nil {
 		return nil, perr("LDAPMessage", err)
 	}
-	if !env.Is(ber.ClassUniversal, ber.TagSequence) || !env.Constructed {
+	if b[0] != 0x30 { // universal constructed SEQUENCE, low-tag form
 		return nil, perr("LDAPMessage", ErrNotLDAP)
 	}
 	if len(rest) != 0 {
 		return nil, perr("LDAPMessage", ErrTrailingData)
 	}
-	id, body, err := readInt(env.Value)
+	idElem, body, err := prim(env.Value, ber.TagInteger)
 	if err != nil {
 		return nil, perr("messageID", err)
 	}
-	if id < 0 || id > maxMessageIDValue {
+	id, err := ber.Int(idElem.Value)
+	if err != nil {
+		return nil, perr("messageID", err)
+	}
+	// MessageID ::= INTEGER (0 .. maxInt): at most 4 value octets, as LooksLike checks.
+	if id < 0 || len(idElem.Value) > 4 {
 		return nil, perr("messageID", ErrMessageID)
 	}
 	op, body, err := ber.Read(body)
@@ -320,7 +325,7 @@ func Parse(b []byte) (*Message, error) {
 		err = parseSearch(v, m.Search)
 	case OpSearchResEntry, OpModifyRequest, OpAddRequest, OpModDNRequest, OpCompareRequest:
 		var e ber.Element
-		if e, _, err = ber.Expect(v, ber.ClassUniversal, ber.TagOctetString); err == nil {
+		if e, _, err = prim(v, ber.TagOctetString); err == nil {
 			m.DN = boundString(e.Value, MaxDNLen)
 		}
 	case OpDelRequest:
@@ -391,7 +396,7 @@ func ParseAll(b []byte, max int) ([]*Message, error) {
 // [3], and returns what follows them.
 func parseResult(v []byte, m *Message) ([]byte, error) {
 	r := m.Result
-	e, v, err := ber.Expect(v, ber.ClassUniversal, ber.TagEnumerated)
+	e, v, err := prim(v, ber.TagEnumerated)
 	if err != nil {
 		return nil, err
 	}
@@ -403,11 +408,11 @@ func parseResult(v []byte, m *Message) ([]byte, error) {
 		return nil, ber.ErrInteger
 	}
 	r.Code = int(code)
-	if e, v, err = ber.Expect(v, ber.ClassUniversal, ber.TagOctetString); err != nil {
+	if e, v, err = prim(v, ber.TagOctetString); err != nil {
 		return nil, err
 	}
 	r.MatchedDN = boundString(e.Value, MaxDNLen)
-	if e, v, err = ber.Expect(v, ber.ClassUniversal, ber.TagOctetString); err != nil {
+	if e, v, err = prim(v, ber.TagOctetString); err != nil {
 		return nil, err
 	}
 	r.DiagnosticMessage = boundString(e.Value, MaxDiagnosticLen)
@@ -430,7 +435,7 @@ func parseResult(v []byte, m *Message) ([]byte, error) {
 func parseURIs(v []byte) ([]string, error) {
 	var out []string
 	for len(v) > 0 {
-		e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+		e, rest, err := prim(v, ber.TagOctetString)
 		if err != nil {
 			return out, err
 		}
@@ -451,7 +456,7 @@ func parseBind(v []byte, b *BindRequest) error {
 		return ber.ErrInteger
 	}
 	b.Version = int(n)
-	e, v, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+	e, v, err := prim(v, ber.TagOctetString)
 	if err != nil {
 		return err
 	}
@@ -469,7 +474,7 @@ func parseBind(v []byte, b *BindRequest) error {
 		b.Mechanism = "simple"
 		b.HasCredentials = len(auth.Value) > 0
 	case 3: // sasl [3] SaslCredentials ::= SEQUENCE { mechanism, credentials OPTIONAL }
-		mech, rest, err := ber.Expect(auth.Value, ber.ClassUniversal, ber.TagOctetString)
+		mech, rest, err := prim(auth.Value, ber.TagOctetString)
 		if err != nil {
 			return err
 		}
@@ -483,7 +488,7 @@ func parseBind(v []byte, b *BindRequest) error {
 }
 
 func parseSearch(v []byte, s *SearchRequest) error {
-	e, v, err := ber.Expect(v, ber.ClassUniversal, ber.TagOctetString)
+	e, v, err := prim(v, ber.TagOctetString)
 	if err != nil {
 		return err
 	}
@@ -503,7 +508,7 @@ func parseSearch(v []byte, s *SearchRequest) error {
 	if s.TimeLimit, v, err = readInt(v); err != nil {
 		return err
 	}
-	if e, v, err = ber.Expect(v, ber.ClassUniversal, ber.TagBoolean); err != nil {
+	if e, v, err = prim(v, ber.TagBoolean); err != nil {
 		return err
 	}
 	if len(e.Value) != 1 {
@@ -517,12 +522,12 @@ func parseSearch(v []byte, s *SearchRequest) error {
 	if err := renderFilter(f, s); err != nil {
 		return err
 	}
-	if e, _, err = ber.Expect(v, ber.ClassUniversal, ber.TagSequence); err != nil {
+	if e, _, err = seq(v); err != nil {
 		return err
 	}
 	av := e.Value
 	for len(av) > 0 {
-		a, rest, err := ber.Expect(av, ber.ClassUniversal, ber.TagOctetString)
+		a, rest, err := prim(av, ber.TagOctetString)
 		if err != nil {
 			return err
 		}
@@ -540,7 +545,7 @@ func parseSearch(v []byte, s *SearchRequest) error {
 }
 
 func readInt(v []byte) (int64, []byte, error) {
-	e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagInteger)
+	e, rest, err := prim(v, ber.TagInteger)
 	if err != nil {
 		return 0, v, err
 	}
@@ -549,7 +554,7 @@ func readInt(v []byte) (int64, []byte, error) {
 }
 
 func readEnum(v []byte) (int64, []byte, error) {
-	e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagEnumerated)
+	e, rest, err := prim(v, ber.TagEnumerated)
 	if err != nil {
 		return 0, v, err
 	}
@@ -567,4 +572,29 @@ func boundString(b []byte, max int) string {
 		b = b[:i]
 	}
 	return string(b)
+}
+
+// prim reads a universal primitive element with the given tag. RFC 4511 section 5.1: octet
+// strings are only encoded in the primitive form (and INTEGER, ENUMERATED, BOOLEAN always).
+func prim(v []byte, tag int) (ber.Element, []byte, error) {
+	e, rest, err := ber.Expect(v, ber.ClassUniversal, tag)
+	if err != nil {
+		return e, v, err
+	}
+	if e.Constructed || v[0]&0x1f == 0x1f { // no high-tag-number form for a low tag
+		return e, v, ber.ErrUnexpected
+	}
+	return e, rest, nil
+}
+
+// seq reads a universal constructed SEQUENCE.
+func seq(v []byte) (ber.Element, []byte, error) {
+	e, rest, err := ber.Expect(v, ber.ClassUniversal, ber.TagSequence)
+	if err != nil {
+		return e, v, err
+	}
+	if !e.Constructed || v[0] != 0x30 {
+		return e, v, ber.ErrUnexpected
+	}
+	return e, rest, nil
 }

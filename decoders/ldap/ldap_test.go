@@ -151,6 +151,13 @@ func TestParseErrors(t *testing.T) {
 		"sasl no mech":   msg(1, tlv(0x60, i1(3), str(""), tlv(0xa3))),
 		"extreq no name": msg(1, tlv(0x77)),
 		"searchResRef":   msg(1, tlv(0x73, i1(1))),
+		// Found by FuzzParse (testdata/fuzz/FuzzParse/55cab6a19f1670e4): constructed or
+		// high-tag-number forms that LooksLike rejects must not parse either.
+		"cons id":      tlv(0x30, []byte{0x22, 0x03, 0x02, 0x01, 0x01}, []byte{0x42, 0x00}),
+		"cons base":    msg(2, tlv(0x63, tlv(0x24, str("DC=x")), enum(2), enum(0), i1(0), i1(0), []byte{1, 1, 0}, eq("a", "b"), tlv(0x30))),
+		"high-tag seq": append([]byte{0x3f, 0x10, 0x05}, 0x02, 0x01, 0x01, 0x42, 0x00),
+		"high-tag id":  tlv(0x30, []byte{0x1f, 0x02, 0x01, 0x01}, []byte{0x42, 0x00}),
+		"5-byte id":    tlv(0x30, []byte{0x02, 0x05, 0, 0, 0, 0, 1}, []byte{0x42, 0x00}),
 	}
 	for name, b := range cases {
 		m, err := Parse(b)
