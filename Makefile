@@ -1,0 +1,73 @@
+# adcsflow: the two commands a new user runs on a fresh Debian/Ubuntu machine are
+#   make demo    (installs what is needed, builds, analyzes a capture shipped in testdata/)
+#   make test    (installs what is needed, runs every test)
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/adcsflow
+DEMO_CAPTURE ?= testdata/captures/demo-enrollment-blocked.pcapng
+FUZZTIME ?= 1m
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps deps-system build build-nocgo build-windows demo test test-short bench fuzz lint lab clean
+
+all: build
+
+# System packages: libpcap-dev for live capture (cgo), tshark for the tests that compare
+# with the reference dissector. Installed only when missing.
+deps-system:
+	@missing=""; \
+	for p in libpcap-dev tshark; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install (Debian: apt-get install golang-go, 1.22 or later)"; exit 1; }
+
+deps: deps-system
+	$(GO) mod download
+
+build: deps
+	@mkdir -p bin
+	$(GO) build -o $(BIN) ./cmd/adcsflow
+
+# File analysis needs neither cgo nor libpcap.
+build-nocgo:
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./...
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/adcsflow
+
+build-windows:
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/adcsflow
+
+demo: build
+	./$(BIN) analyze $(DEMO_CAPTURE)
+
+test: deps
+	test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(MAKE) --no-print-directory build-nocgo build-windows
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3x ./analyzer/
+
+# Runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m).
+fuzz:
+	@for pkg in $$($(GO) list ./decoders/...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -parallel=1 $$pkg || exit 1; \
+		done; \
+	done
+
+lint:
+	test -z "$$(gofmt -l .)"
+	$(GO) vet ./...
+
+lab:
+	bash testdata/lab/run.sh
+
+clean:
+	rm -rf bin testdata/cache
