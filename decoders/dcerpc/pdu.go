@@ -327,3 +327,25 @@ func (p *PDU) parseBindNak(r *reader) error {
 	}
 	return nil
 }
+
+// BindResult pairs a bind/alter_context presentation context with the result the
+// bind_ack/alter_context_resp gave it (results are positional, C706 12.6.4.4).
+type BindResult struct {
+	ContextID uint16
+	Interface SyntaxID // abstract syntax offered
+	ContextResult
+}
+
+// BindResults pairs bind's contexts with ack's results. Contexts without a result
+// (a short or missing list) are left out. Either argument may be nil.
+func BindResults(bind, ack *PDU) []BindResult {
+	if bind == nil || ack == nil {
+		return nil
+	}
+	n := min(len(bind.Contexts), len(ack.Results))
+	out := make([]BindResult, n)
+	for i := range out {
+		out[i] = BindResult{bind.Contexts[i].ID, bind.Contexts[i].Abstract, ack.Results[i]}
+	}
+	return out
+}

@@ -6,9 +6,10 @@ package dcerpc
 // method checks the remaining length first and reports failure instead of panicking;
 // on failure the cursor is left unchanged.
 type reader struct {
-	b   []byte // the whole buffer; alignment is relative to its start
-	off int
-	le  bool
+	b     []byte // the whole buffer; alignment is relative to its start
+	off   int
+	le    bool
+	ndr64 bool // NDR64 transfer syntax: 8-byte pointers and counts
 }
 
 func newReader(b []byte, le bool) *reader { return &reader{b: b, le: le} }
@@ -102,4 +103,44 @@ func (r *reader) syntax(out *SyntaxID) bool {
 		return false
 	}
 	return true
+}
+
+func (r *reader) u64(out *uint64) bool {
+	var lo, hi uint32
+	save := r.off
+	if r.le {
+		if !r.u32(&lo) || !r.u32(&hi) {
+			r.off = save
+			return false
+		}
+	} else if !r.u32(&hi) || !r.u32(&lo) {
+		r.off = save
+		return false
+	}
+	*out = uint64(hi)<<32 | uint64(lo)
+	return true
+}
+
+// ndrLong reads an NDR pointer referent, conformance or variance count: a 4-byte value
+// for NDR 2.0, an 8-byte aligned value for NDR64. Values above 2^32-1 are rejected.
+func (r *reader) ndrLong(out *uint32) bool {
+	if !r.ndr64 {
+		return r.u32(out)
+	}
+	save := r.off
+	var v uint64
+	if !r.align(8) || !r.u64(&v) || v > 0xffffffff {
+		r.off = save
+		return false
+	}
+	*out = uint32(v)
+	return true
+}
+
+// alignStruct aligns for a structure that contains pointers or NDR64 counts.
+func (r *reader) alignStruct() bool {
+	if r.ndr64 {
+		return r.align(8)
+	}
+	return r.align(4)
 }
