@@ -41,6 +41,9 @@ type protocol struct {
 	udp  bool
 	// ports on which this protocol is expected; they only break ties.
 	ports []uint16
+	// portOnly protocols have no content signature: their port alone selects them, when no
+	// content detector claims the flow.
+	portOnly bool
 	// detect looks at the first bytes seen in a direction.
 	detect func(dir int, data []byte) detection
 	// newHandler starts decoding a flow; it may set the flow's service.
@@ -314,13 +317,21 @@ func (a *Analyzer) detect(f *Flow, dir int, data []byte, datagram bool) {
 	if best == nil && datagram && a.udpUndecided(f) {
 		return // try the next datagram too
 	}
+	if best == nil {
+		for _, p := range protocols {
+			if p.portOnly && p.expects(port) && ((udp && p.udp) || (!udp && p.tcp)) {
+				best = p
+				break
+			}
+		}
+	}
 	st.decided = true
 	if best == nil {
 		return
 	}
 	st.proto = best
 	st.handler = best.newHandler(f)
-	f.ServiceByContent = true
+	f.ServiceByContent = !best.portOnly
 }
 
 // udpUndecided lets a UDP flow try detection on a few datagrams before giving up.

@@ -23,7 +23,6 @@ var (
 	router  = capgen.Addr("10.0.1.1")
 )
 
-
 // outcomesScenario writes one flow of every outcome.
 func outcomesScenario(c *capgen.Capture) {
 	// established, with data and a clean close

@@ -326,4 +326,3 @@ func AP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 // Addr parses an address literal.
 func Addr(s string) netip.Addr { return netip.MustParseAddr(s) }
-

@@ -1,0 +1,160 @@
+package analyzer
+
+import (
+	"fmt"
+
+	"github.com/adcsflow/adcsflow/decoders/kerberos"
+)
+
+func init() {
+	registerProtocol(&protocol{
+		name: "kerberos", tcp: true, udp: true, ports: []uint16{88},
+		detect: func(dir int, b []byte) detection {
+			if kerberos.LooksLike(b) {
+				return detectYes
+			}
+			if len(b) < 8 {
+				return detectMaybe
+			}
+			return detectNo
+		},
+		newHandler: func(f *Flow) appHandler {
+			f.setService("kerberos")
+			return &kerberosHandler{}
+		},
+	})
+	registerProtocol(&protocol{
+		name: "kpasswd", tcp: true, udp: true, ports: []uint16{464},
+		detect: func(dir int, b []byte) detection {
+			if kerberos.LooksLikeKpasswd(b) {
+				return detectYes
+			}
+			if len(b) < 10 {
+				return detectMaybe
+			}
+			return detectNo
+		},
+		newHandler: func(f *Flow) appHandler {
+			f.setService("kpasswd")
+			return &kpasswdHandler{}
+		},
+	})
+}
+
+func kerberosFrame(b []byte) (int, error) {
+	n, err := kerberos.FrameTCP(b)
+	if err == kerberos.ErrNeedMore {
+		return 0, errNeedMore
+	}
+	if err == nil && n > len(b) {
+		return 0, errNeedMore
+	}
+	return n, err
+}
+
+type kerberosHandler struct{}
+
+func (h *kerberosHandler) gap(c *appCtx, dir int) {}
+
+func (h *kerberosHandler) feed(c *appCtx, dir int, data []byte) int {
+	if c.f.Transport == "udp" {
+		h.message(c, data)
+		return len(data)
+	}
+	return feedFramed(c, data, kerberosFrame, func(m []byte) { h.message(c, m[4:]) })
+}
+
+func (h *kerberosHandler) message(c *appCtx, b []byte) {
+	m, err := kerberos.Parse(b)
+	if err != nil {
+		c.malformed("kerberos: " + err.Error())
+		return
+	}
+	d := c.f.Details.Kerberos
+	if d == nil {
+		d = &KerberosDetails{Messages: []string{}}
+		c.f.Details.Kerberos = d
+	}
+	recordKerberos(d, m)
+}
+
+// recordKerberos folds one message into the details.
+func recordKerberos(d *KerberosDetails, m *kerberos.Message) {
+	d.Messages = addItem(d.Messages, m.TypeName())
+	d.Realms = addUnique(d.Realms, m.Realm)
+	d.Realms = addUnique(d.Realms, m.CRealm)
+	switch m.Type {
+	case kerberos.TypeASReq, kerberos.TypeTGSReq:
+		d.SNames = addUnique(d.SNames, m.SName)
+		d.CNames = addUnique(d.CNames, m.CName)
+		for _, e := range m.ETypes {
+			if len(d.ETypes) < maxDetailSet && !containsInt32(d.ETypes, e) {
+				d.ETypes = append(d.ETypes, e)
+			}
+		}
+	case kerberos.TypeKRBError:
+		if len(d.Errors) < maxDetailItems {
+			d.Errors = append(d.Errors, KerberosError{Code: m.ErrorCode, Name: m.ErrorName(), EText: m.EText})
+		}
+		switch {
+		case m.IsResponseTooBig():
+			d.Notes = addUnique(d.Notes, "KRB_ERR_RESPONSE_TOO_BIG: the reply does not fit in UDP; the client must retry over TCP 88")
+		case m.IsClockSkew():
+			note := "KRB_AP_ERR_SKEW: the clocks of client and KDC differ too much"
+			if skew, ok := m.Skew(); ok {
+				note = fmt.Sprintf("KRB_AP_ERR_SKEW: the client's clock is %s off the KDC's", skew.Round(1e9))
+			}
+			d.Notes = addUnique(d.Notes, note)
+		}
+	}
+}
+
+func containsInt32(l []int32, v int32) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type kpasswdHandler struct{}
+
+func (h *kpasswdHandler) gap(c *appCtx, dir int) {}
+
+func (h *kpasswdHandler) feed(c *appCtx, dir int, data []byte) int {
+	if c.f.Transport == "udp" {
+		h.message(c, data)
+		return len(data)
+	}
+	return feedFramed(c, data, kerberosFrame, func(m []byte) { h.message(c, m) })
+}
+
+func (h *kpasswdHandler) message(c *appCtx, b []byte) {
+	m, err := kerberos.ParseKpasswd(b)
+	if err != nil {
+		c.malformed("kpasswd: " + err.Error())
+		return
+	}
+	d := c.f.Details.Kpasswd
+	if d == nil {
+		d = &KpasswdDetails{Messages: []string{}}
+		c.f.Details.Kpasswd = d
+	}
+	d.Messages = addItem(d.Messages, m.Kind())
+	switch m.Version {
+	case kerberos.KpasswdVersionChange:
+		if m.Request {
+			d.Versions = addUnique(d.Versions, "change password")
+		}
+	case kerberos.KpasswdVersionSet:
+		d.Versions = addUnique(d.Versions, "set password")
+	}
+	if m.Error != nil && len(d.Errors) < maxDetailSet {
+		d.Errors = append(d.Errors, KerberosError{Code: m.Error.ErrorCode, Name: m.Error.ErrorName(), EText: m.Error.EText})
+	}
+	if m.HasResult && len(d.ResultCodes) < maxDetailSet {
+		d.ResultCodes = append(d.ResultCodes, int(m.ResultCode))
+		d.ResultNames = append(d.ResultNames, m.ResultName())
+	}
+}
