@@ -440,3 +440,60 @@ func TestNegatives(t *testing.T) {
 		}
 	}
 }
+
+// OpenLDAP 2.5 fixtures made in a private network namespace (testdata/openldap.sh).
+
+func TestOpenLDAPSimpleBindADCSSearch(t *testing.T) {
+	all := checkTCP(t, "openldap_stream0.tsv")
+	if b := all[0].m.Bind; b.Mechanism != "simple" || !b.HasCredentials || b.Name != "cn=admin,dc=corp,dc=example" {
+		t.Errorf("bind %+v", b)
+	}
+	s := all[2].m.Search
+	// tshark: Filter: (objectClass=applicationProcess)
+	if s.Filter != "(objectClass=applicationProcess)" || s.ScopeName() != "one" {
+		t.Errorf("search %+v", s)
+	}
+	if k, ok := ADCSDiscovery(s.BaseObject); !ok || k != "Enrollment Services" {
+		t.Errorf("discovery %q %v", k, ok)
+	}
+	if k, ok := ADCSDiscovery(all[3].m.DN); !ok || k != "Enrollment Services" {
+		t.Errorf("entry discovery %q %v", k, ok)
+	}
+	if all[5].m.OpName() != "unbindRequest" {
+		t.Errorf("last %+v", all[5].m)
+	}
+}
+
+func TestOpenLDAPInvalidCredentials(t *testing.T) {
+	all := checkTCP(t, "openldap_stream1.tsv")
+	// tshark: bindResponse(1) invalidCredentials, ldap.resultCode 49
+	if r := all[1].m.Result; r.Code != 49 || r.Name() != "invalidCredentials" {
+		t.Errorf("%+v", r)
+	}
+}
+
+func TestOpenLDAPNoSuchObject(t *testing.T) {
+	all := checkTCP(t, "openldap_stream2.tsv")
+	if b := all[0].m.Bind; b.Mechanism != "simple" || b.HasCredentials || b.Name != "" {
+		t.Errorf("anonymous bind %+v", b)
+	}
+	// tshark: Filter: (|(cn=User*)(cn=*Machine))
+	if s := all[2].m.Search; s.Filter != "(|(cn=User*)(cn=*Machine))" {
+		t.Errorf("filter %q", s.Filter)
+	}
+	if k, _ := ADCSDiscovery(all[2].m.Search.BaseObject); k != "Certificate Templates" {
+		t.Errorf("kind %q", k)
+	}
+	// tshark -e ldap.matchedDN (frame 35): cn=Public Key Services,cn=Services,cn=Configuration,dc=corp,dc=example
+	r := all[3].m.Result
+	if r.Name() != "noSuchObject" || r.MatchedDN != "cn=Public Key Services,cn=Services,cn=Configuration,dc=corp,dc=example" {
+		t.Errorf("%+v", r)
+	}
+}
+
+func TestOpenLDAPStartTLS(t *testing.T) {
+	all := checkTCP(t, "openldap_stream3_starttls.tsv")
+	if !all[0].m.IsStartTLS() || all[1].m.Op != OpExtendedResp || all[1].m.Result.Code != 0 || all[1].m.ID != all[0].m.ID {
+		t.Errorf("%+v %+v", all[0].m, all[1].m)
+	}
+}
