@@ -396,7 +396,7 @@ func eptMapResponse(status uint32, towers ...[]byte) []byte {
 	n := uint32(len(towers))
 	b := cat(make([]byte, 20), le32(n), le32(4), le32(0), le32(n))
 	for i := range towers {
-		b = append(b, le32(uint32(i+1))...)
+		b = append(b, le32(uint32(i+3))...) // Windows numbers referents from 3 here
 	}
 	for _, tw := range towers {
 		b = cat(b, le32(uint32(len(tw))), le32(uint32(len(tw))), tw)
@@ -408,6 +408,13 @@ func eptMapResponse(status uint32, towers ...[]byte) []byte {
 }
 
 func TestEptMapEdges(t *testing.T) {
+	// full pointers: a repeated referent id aliases the first tower, no second pointee
+	tw := certPassageTower(49712, [4]byte{10, 0, 0, 5})
+	alias := cat(make([]byte, 20), le32(2), le32(4), le32(0), le32(2), le32(3), le32(3),
+		le32(uint32(len(tw))), le32(uint32(len(tw))), tw, make([]byte, (4-len(tw)%4)%4), le32(0))
+	if m, err := ParseEptMapResponse(alias, NDR); err != nil || len(m.Towers) != 2 || m.Towers[1].Port != 49712 {
+		t.Errorf("aliased referent: %+v %v", m, err)
+	}
 	m, err := ParseEptMapResponse(eptMapResponse(0x16c9a0d6), NDR)
 	if err != nil || len(m.Towers) != 0 || m.StatusName() != "ept_s_not_registered" {
 		t.Fatalf("not registered: %+v %v", m, err)

@@ -248,35 +248,33 @@ func ParseEptMapRequest(stub []byte, enc Encoding) (*EptMapRequest, error) {
 	return m, nil
 }
 
-// readPtrArray reads a conformant varying array of unique pointers: max_count, offset,
-// actual_count, then actual_count referent ids. It returns how many are non-null.
-func readPtrArray(r *reader) (actual int, nonNull []bool, err error) {
+// readPtrArray reads a conformant varying array of full pointers: max_count, offset,
+// actual_count, then actual_count referent ids (0 = null).
+func readPtrArray(r *reader) (refs []uint32, err error) {
 	var maxCount, offset, count uint32
 	if !r.ndrLong(&maxCount) || !r.ndrLong(&offset) || !r.ndrLong(&count) {
-		return 0, nil, ErrNDR
+		return nil, ErrNDR
 	}
 	if count > maxCount || offset > maxCount-count {
-		return 0, nil, ErrNDR
+		return nil, ErrNDR
 	}
 	if count > maxTowers {
-		return 0, nil, ErrTooMany
+		return nil, ErrTooMany
 	}
 	size := int64(4)
 	if r.ndr64 {
 		size = 8
 	}
 	if int64(count)*size > int64(r.remaining()) {
-		return 0, nil, ErrNDR
+		return nil, ErrNDR
 	}
-	nonNull = make([]bool, count)
-	for i := range nonNull {
-		var ref uint32
-		if !r.ndrLong(&ref) {
-			return 0, nil, ErrNDR
+	refs = make([]uint32, count)
+	for i := range refs {
+		if !r.ndrLong(&refs[i]) {
+			return nil, ErrNDR
 		}
-		nonNull[i] = ref != 0
 	}
-	return int(count), nonNull, nil
+	return refs, nil
 }
 
 // ParseEptMapResponse decodes an ept_map response stub.
@@ -288,12 +286,17 @@ func ParseEptMapResponse(stub []byte, enc Encoding) (*EptMapResponse, error) {
 		return nil, ErrNDR
 	}
 	m.Handle = ContextHandle(h)
-	_, refs, err := readPtrArray(r)
+	refs, err := readPtrArray(r)
 	if err != nil {
 		return nil, err
 	}
-	for _, nn := range refs {
-		if !nn {
+	seen := map[uint32]int{} // full pointers: a repeated referent aliases, no new pointee
+	for _, ref := range refs {
+		if ref == 0 {
+			continue
+		}
+		if j, ok := seen[ref]; ok {
+			m.Towers = append(m.Towers, m.Towers[j])
 			continue
 		}
 		if !r.alignStruct() {
@@ -303,6 +306,7 @@ func ParseEptMapResponse(stub []byte, enc Encoding) (*EptMapResponse, error) {
 		if err != nil {
 			return nil, err
 		}
+		seen[ref] = len(m.Towers)
 		m.Towers = append(m.Towers, t)
 	}
 	if !r.align(4) || !r.u32(&m.Status) {
@@ -409,6 +413,7 @@ func ParseEptLookupResponse(stub []byte, enc Encoding) (*EptLookupResponse, erro
 		return nil, ErrNDR
 	}
 	m.Entries = make([]EptEntry, count)
+	refs := make([]uint32, count)
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		var ref, aOff, aLen uint32
@@ -425,12 +430,19 @@ func ParseEptLookupResponse(stub []byte, enc Encoding) (*EptLookupResponse, erro
 		}
 		e.Annotation = cstring(ann)
 		e.HasTower = ref != 0
+		refs[i] = ref
 	}
+	seen := map[uint32]int{}
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if !e.HasTower {
 			continue
 		}
+		if j, ok := seen[refs[i]]; ok {
+			e.Tower = m.Entries[j].Tower
+			continue
+		}
+		seen[refs[i]] = i
 		if !r.alignStruct() {
 			return nil, ErrNDR
 		}
