@@ -241,3 +241,53 @@ func encodingOfFixture(t *testing.T, f fixture, p *PDU) Encoding {
 	}
 	return EncodingFor(p, TransferNDR)
 }
+
+// TestBindResultsReal pairs the dcsync EPM bind (NDR, NDR64, bind time feature
+// negotiation) with its bind_ack: tshark shows results 2|0|3, reason 2 for the first.
+func TestBindResultsReal(t *testing.T) {
+	bind := mustParse(t, loadFixture(t, "epm_bind_3ctx"))
+	ack := mustParse(t, loadFixture(t, "epm_bind_ack_3res"))
+	res := BindResults(bind, ack)
+	if len(res) != 3 {
+		t.Fatalf("%d results", len(res))
+	}
+	want := []struct {
+		result, transfer, reason string
+	}{
+		{"provider_rejection", "", "proposed_transfer_syntaxes_not_supported"},
+		{"accepted", "NDR64", ""},
+		{"negotiate_ack", "", ""},
+	}
+	for i, w := range want {
+		r := res[i]
+		if InterfaceName(r.Interface.UUID) != "EPM" || r.ContextID != uint16(i) || r.ResultName() != w.result ||
+			TransferName(r.Transfer.UUID) != w.transfer || (w.reason != "" && r.ReasonName() != w.reason) {
+			t.Errorf("result %d: %+v (%s %s)", i, r, r.ResultName(), r.ReasonName())
+		}
+	}
+	if !IsBindTimeFeature(bind.Contexts[2].Transfer[0].UUID) || BindTimeFeatures(bind.Contexts[2].Transfer[0].UUID) != 3 {
+		t.Errorf("bind time feature %v", bind.Contexts[2].Transfer[0].UUID)
+	}
+}
+
+// TestAuthOnRealBinds checks the auth names the JSON report uses on real binds.
+func TestAuthOnRealBinds(t *testing.T) {
+	for name, want := range map[string]string{
+		"drsuapi_bind_spnego_privacy":  "spnego/privacy",
+		"drsuapi_bind_ntlm_privacy":    "ntlmssp/privacy",
+		"netlogon_bind_privacy":        "netlogon/privacy",
+		"isysact_bind_ntlm_connect":    "ntlmssp/connect",
+		"isysact_bind_spnego_kerberos": "spnego/connect",
+		"remunk2_bind_spnego":          "spnego/connect",
+	} {
+		p := mustParse(t, loadFixture(t, name))
+		if got := p.Auth.TypeName() + "/" + p.Auth.LevelName(); !p.HasAuth || got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+	p := mustParse(t, loadFixture(t, "drsuapi_request_privacy"))
+	drs, _ := InterfaceByName("drsuapi")
+	if !p.Encrypted || OpName(drs, p.Opnum) != "DRSBind" {
+		t.Errorf("DRSUAPI request: encrypted %v op %d", p.Encrypted, p.Opnum)
+	}
+}

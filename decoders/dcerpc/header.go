@@ -3,6 +3,13 @@
 // the sec_trailer auth verifier, fragment reassembly of call stubs, endpoint mapper
 // towers and ept_map / ept_lookup stubs, and names for well-known interfaces, classes,
 // operations and status codes. All functions are pure; none panics on any input.
+//
+// A stream analyzer, per TCP direction: Frame to cut the byte stream into PDUs (LooksLike
+// first to recognise DCE/RPC on a port), Parse each PDU, keep the bind/alter_context and
+// pair it with its ack through BindResults (interface per context id, and the negotiated
+// transfer syntax for EncodingFor), feed requests and responses to one CallAssembler
+// per connection, and on a complete EPM stub call ParseEptMapRequest/Response or
+// ParseEptLookupRequest/Response (opnum 3 / 2 of IfEPM) to learn port hand-outs.
 package dcerpc
 
 import "errors"
