@@ -4,6 +4,13 @@
 //
 // All functions are pure: bytes in, typed values out. Strings copied out of a message are
 // bounded (see the Max* constants); byte slices returned by the SASL helpers alias the input.
+//
+// On a TCP stream (389, 3268, one direction at a time): while LooksLikeSASLWrapped(buf),
+// take FrameSASL(buf) bytes and ParseSASL them (report "sasl-protected"; for an
+// integrity-only token ParseAll its Payload); otherwise Frame(buf) and Parse(buf[:total]).
+// ErrNeedMore, or a total larger than the buffer, means wait for more bytes. After a
+// successful StartTLS (an extendedResp with code 0 answering the IsStartTLS request's
+// message ID) the stream is TLS. A CLDAP datagram (UDP 389) goes to ParseAll.
 package ldap
 
 import (
