@@ -88,7 +88,8 @@ func smb1Parse(msg []byte) (smb1Msg, error) {
 }
 
 // walk calls fn for the first command and each command reached through an AndX chain.
-// AndX offsets must move strictly forward; at most MaxChain commands are visited.
+// Each AndX offset must point past the current block's ByteCount, so the walk only moves
+// forward; at most MaxChain commands are visited.
 func (m smb1Msg) walk(fn func(b smb1Block) error) error {
 	cmd, off := m.msg[4], smb1HeaderLen
 	for i := 0; ; i++ {
@@ -116,7 +117,7 @@ func (m smb1Msg) walk(fn func(b smb1Block) error) error {
 			return nil
 		}
 		next := int(binary.LittleEndian.Uint16(b.words[2:]))
-		if next <= off {
+		if next < bytesAt { // the next block starts after this one's ByteCount
 			return ErrMalformed
 		}
 		cmd, off = b.words[0], next
