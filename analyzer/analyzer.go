@@ -257,7 +257,9 @@ func (a *Analyzer) evict() {
 func (a *Analyzer) failedNow(f *Flow) {
 	if a.OnFlowFailed != nil {
 		f.finish()
-		a.OnFlowFailed(f)
+		if f.IsFailure() {
+			a.OnFlowFailed(f)
+		}
 	}
 }
 

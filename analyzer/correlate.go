@@ -3,6 +3,8 @@ package analyzer
 import (
 	"net/netip"
 	"time"
+
+	"github.com/adcsflow/adcsflow/decoders/dcerpc"
 )
 
 // Assignment is one dynamic RPC endpoint handed out in the capture: by the endpoint
@@ -40,6 +42,27 @@ type rpcState struct {
 	byEndpoint  map[endpointKey][]*Assignment
 	// requests that asked the endpoint mapper for an interface and got no tower
 	notRegistered []NotRegistered
+	// DCOM object exporters: OXID -> the interface activated, for later ResolveOxid calls
+	oxids map[uint64]oxidInfo
+}
+
+type oxidInfo struct {
+	iface     dcerpc.UUID
+	requested string
+}
+
+func (r *rpcState) rememberOXID(oxid uint64, iface dcerpc.UUID, requested string) {
+	if r.oxids == nil {
+		r.oxids = map[uint64]oxidInfo{}
+	}
+	if len(r.oxids) < 1<<16 {
+		r.oxids[oxid] = oxidInfo{iface, requested}
+	}
+}
+
+func (r *rpcState) oxidInterface(oxid uint64) (dcerpc.UUID, string) {
+	o := r.oxids[oxid]
+	return o.iface, o.requested
 }
 
 // NotRegistered is an ept_map that found no endpoint for the interface asked for.
@@ -60,7 +83,12 @@ func (r *rpcState) addAssignment(as *Assignment) {
 	}
 	k := endpointKey{as.Server, as.Port}
 	for _, o := range r.byEndpoint[k] {
-		if o.InterfaceUUID == as.InterfaceUUID && o.Via == as.Via && o.Host == as.Host {
+		// An OXID resolution that names an endpoint already handed out (interface unknown)
+		// is the same hand-out again.
+		if o.Via == as.Via && (o.InterfaceUUID == as.InterfaceUUID || (as.Via == "dcom" && as.InterfaceUUID == "")) {
+			if o.Host == "" {
+				o.Host = as.Host
+			}
 			return
 		}
 	}
@@ -76,9 +104,14 @@ func (r *rpcState) flowStarted(a *Analyzer, f *Flow) {
 	list := r.byEndpoint[endpointKey{f.Server.Addr(), f.Server.Port()}]
 	for _, as := range list {
 		as.UsedBy = append(as.UsedBy, f)
-		if f.RPCAssignment == nil {
-			f.RPCAssignment = as
-			f.RPCInterface = as.Interface
+	}
+	if len(list) > 0 {
+		// The latest hand-out of the endpoint is the one the client acts on.
+		as := list[len(list)-1]
+		f.RPCAssignment = as
+		f.RPCInterface = as.Interface
+		if f.RPCInterface == "" && as.Requested != "" {
+			f.RPCInterface = as.Requested
 		}
 	}
 }
@@ -86,7 +119,7 @@ func (r *rpcState) flowStarted(a *Analyzer, f *Flow) {
 // finish labels flows to dynamic ports that no assignment explains.
 func (r *rpcState) finish(a *Analyzer) {
 	for _, f := range a.flows {
-		if f.Transport == "tcp" && f.RPCAssignment == nil && f.Service == "msrpc" && !f.ServiceByContent {
+		if f.Transport == "tcp" && f.RPCAssignment == nil && f.Service == "msrpc" && InDynamicRange(f.Server.Port()) {
 			f.Service = "msrpc (unassigned)"
 		}
 	}

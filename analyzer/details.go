@@ -120,6 +120,8 @@ type DCERPCDetails struct {
 	Faults    []RPCFault `json:"faults,omitempty"`
 	Auth      *RPCAuth   `json:"auth,omitempty"`
 	Encrypted bool       `json:"encrypted,omitempty"`
+	// Pipes are the named pipes opened over SMB on this flow.
+	Pipes []string `json:"pipes,omitempty"`
 	// SecondaryAddress is the bind_ack's secondary address (the port or pipe).
 	SecondaryAddress string `json:"secondary_address,omitempty"`
 }
@@ -138,7 +140,7 @@ type RPCCall struct {
 	Interface string `json:"interface,omitempty"`
 	Opnum     int    `json:"opnum"`
 	Operation string `json:"operation,omitempty"`
-	Result    string `json:"result,omitempty"`
+	Count     int    `json:"count"`
 }
 
 // RPCFault is one fault PDU.

@@ -25,6 +25,29 @@ func Failed(outcome string) bool {
 	return false
 }
 
+// IsFailure reports whether the flow did not get through. UDP to a multicast or broadcast
+// address expects no reply in the flow's sense (LLMNR, NetBIOS, DHCPv6 solicits): its
+// "unanswered" is not a failure.
+func (f *Flow) IsFailure() bool {
+	if !Failed(f.Outcome) {
+		return false
+	}
+	return f.Transport != "udp" || f.Outcome == OutcomeICMP || !groupAddr(f.Server.Addr())
+}
+
+// groupAddr reports multicast and (likely) broadcast addresses. Without the netmask a
+// directed broadcast is guessed from a last octet of 255.
+func groupAddr(a netip.Addr) bool {
+	if a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	if a.Is4() {
+		b := a.As4()
+		return b[3] == 255
+	}
+	return false
+}
+
 // FrameRef names a packet: which capture and which frame in it.
 type FrameRef struct {
 	File  int `json:"file"`
@@ -118,6 +141,10 @@ type Flow struct {
 	// Dynamic RPC correlation (filled by the analyzer).
 	RPCInterface  string
 	RPCAssignment *Assignment
+	// RPCBindMismatch says when the bind on the flow names another interface than the
+	// assignment promised.
+	RPCBindMismatch string
+	rpcBoundSeen    bool
 
 	Details Details
 

@@ -182,9 +182,15 @@ func verdictLine(r *Report) string {
 	if s.FailedFlows == 0 {
 		return fmt.Sprintf("no failed flows: all %d flows got an answer or were already open", s.Flows)
 	}
+	failed := map[string]int{}
+	for _, f := range r.flows {
+		if f.IsFailure() {
+			failed[f.Outcome]++
+		}
+	}
 	var parts []string
 	for _, o := range []string{OutcomeNoAnswer, OutcomeReset, OutcomeICMP, OutcomeUnanswered} {
-		if n := s.Outcomes[o]; n > 0 {
+		if n := failed[o]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, outcomeWords(o)))
 		}
 	}
@@ -348,7 +354,7 @@ func (r *Report) writeFlowTable(w *errWriter, o TextOptions) {
 		}
 		g.flows++
 		g.outcomes[f.Outcome]++
-		if Failed(f.Outcome) {
+		if f.IsFailure() {
 			g.failed++
 		}
 		if d := detailSummary(f); d != "" && len(g.details) < 3 {

@@ -72,6 +72,7 @@ type FlowReport struct {
 	End           string         `json:"end,omitempty"`
 	ICMP          *ICMPReport    `json:"icmp,omitempty"`
 	RPCAssignedBy *AssignmentRef `json:"rpc_assigned_by,omitempty"`
+	RPCMismatch   string         `json:"rpc_bind_mismatch,omitempty"`
 	LostAt        string         `json:"lost_at,omitempty"`
 	Summary       string         `json:"summary,omitempty"`
 }
@@ -133,7 +134,7 @@ func buildReport(a *Analyzer) *Report {
 		}
 		r.Flows = append(r.Flows, fr)
 		outcomes[f.Outcome]++
-		if Failed(f.Outcome) {
+		if f.IsFailure() {
 			failed++
 		}
 	}
@@ -183,6 +184,7 @@ func flowReport(f *Flow) FlowReport {
 	if as := f.RPCAssignment; as != nil {
 		fr.RPCAssignedBy = &AssignmentRef{Frame: as.Frame.Frame, Time: as.Time.UTC(), Via: as.Via}
 	}
+	fr.RPCMismatch = f.RPCBindMismatch
 	fr.Summary = detailSummary(f)
 	return fr
 }
@@ -191,7 +193,7 @@ func flowReport(f *Flow) FlowReport {
 func (r *Report) FailedFlows() []*Flow {
 	var out []*Flow
 	for _, f := range r.flows {
-		if Failed(f.Outcome) {
+		if f.IsFailure() {
 			out = append(out, f)
 		}
 	}
