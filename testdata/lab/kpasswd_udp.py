@@ -118,7 +118,22 @@ def parse_reply(data, cipher, session_key, subkey):
     return None, "KRB-PRIV not decryptable"
 
 
+class Failed(Exception):
+    def __init__(self, port, err):
+        Exception.__init__(self, "%s: %s" % (type(err).__name__, err))
+        self.port = port
+
+
 def exchange(transport, dc, msg, timeout):
+    try:
+        return _exchange(transport, dc, msg, timeout)
+    except Failed:
+        raise
+    except OSError as e:
+        raise Failed(None, e)
+
+
+def _exchange(transport, dc, msg, timeout):
     if transport == "udp":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(timeout)
@@ -127,6 +142,8 @@ def exchange(transport, dc, msg, timeout):
         port = s.getsockname()[1]
         try:
             return port, s.recv(65535)
+        except OSError as e:
+            raise Failed(port, e)
         finally:
             s.close()
     s = socket.create_connection((dc, 464), timeout=timeout)
@@ -151,9 +168,9 @@ def main():
         msg, subkey = build_request(ticket, cipher, session_key, client, client_ip, new_password)
         try:
             port, data = exchange(transport, dc, msg, 3.0)
-        except (socket.timeout, ConnectionRefusedError, ConnectionResetError, OSError) as e:
-            out(step="kpasswd", transport=transport, request_bytes=len(msg), answered=False,
-                error=type(e).__name__ + ": " + str(e))
+        except Failed as e:
+            out(step="kpasswd", transport=transport, client_port=e.port, request_bytes=len(msg),
+                answered=False, error=str(e))
             continue
         code, text = parse_reply(data, cipher, session_key, subkey)
         out(step="kpasswd", transport=transport, client_port=port, request_bytes=len(msg), answered=True,

@@ -37,7 +37,10 @@ SCENARIOS_ALL=(all-open ldaps-dropped dynrpc-dropped kpasswd-reset krb-udp-dropp
 WORK="" PIDS=() NETNS_ETC_MADE=()
 declare -A RPC_PORTS=()
 
-log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# fd 3 = the script's own stderr: a trap can fire inside a function whose stderr is redirected to a
+# log file, and cleanup's messages must still reach the terminal
+exec 3>&2
+log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&3; }
 die() { log "ERROR: $*"; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # in_host NS HOSTNAME CMD...: also in a UTS namespace of its own, so the host's name never leaks in
@@ -384,8 +387,8 @@ capture_start() {
 capture_stop() {
     local s=$1
     sleep 1.5   # late retransmissions / FINs
-    stop_pid "$CAP_CLIENT_PID" INT
-    stop_pid "$CAP_SERVER_PID" INT
+    stop_pid "$CAP_CLIENT_PID"   # TERM: background jobs of a script ignore SIGINT
+    stop_pid "$CAP_SERVER_PID"
     local comment="adcsflow lab scenario $s; firewall: $(scenario_spec "$s" | sed 's/^$/none/')"
     editcap -F pcapng --capture-comment "$comment (client side, $CLIENT_IP eth0)" \
         "$WORK/run/$s.client.pcap" "$CAPTURES/lab-$s.pcapng"
