@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/adcsflow
-DEMO_CAPTURE ?= testdata/captures/demo-enrollment-blocked.pcapng
+DEMO_CAPTURE ?= testdata/captures/lab-ldaps-and-dynrpc-dropped.pcapng
 FUZZTIME ?= 1m
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -12,11 +12,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-# System packages: libpcap-dev for live capture (cgo), tshark for the tests that compare
+# System packages: libpcap-dev for live capture (cgo), tshark and nftables for the tests that compare
 # with the reference dissector. Installed only when missing.
 deps-system:
 	@missing=""; \
-	for p in libpcap-dev tshark; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in libpcap-dev tshark nftables; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
