@@ -41,6 +41,7 @@ type Analyzer struct {
 
 	rpc   rpcState
 	names nameBook
+	live  liveState // Tick's pending SYNs (live.go)
 
 	// OnFlowFailed, when set, is called once for each flow the moment it is known to have
 	// failed (live capture prints these as they happen).

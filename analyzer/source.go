@@ -44,6 +44,8 @@ type CaptureInfo struct {
 	Point string `json:"point,omitempty"`
 	// Unreadable is set when nothing at all could be read from the file.
 	Unreadable bool `json:"unreadable,omitempty"`
+	// Dropped is set for a live capture: packets libpcap counted as lost (see live.go).
+	Dropped *Drops `json:"dropped,omitempty"`
 
 	linkSeen map[layers.LinkType]bool
 }
