@@ -18,6 +18,13 @@ func (r *Report) DynamicRPCLines() []string {
 		if iface == "" {
 			iface = "an object"
 		}
+		if as.Via == "dcom" && as.Requested != "" && as.Requested != iface {
+			if iface == "an object" {
+				iface = as.Requested
+			} else {
+				iface = as.Requested + " (" + iface + ")"
+			}
+		}
 		who := "a client"
 		if as.Client.IsValid() {
 			who = as.Client.String()
