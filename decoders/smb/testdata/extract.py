@@ -2,9 +2,9 @@
 """Regenerates the SMB fixtures in this directory from ../../../../shared/captures with tshark.
 
 For each fixture NAME it writes NAME.hex (tcp.payload of one frame: exactly one whole NBSS
-frame, header included; checked here) and NAME.tshark (first line "# command: ..." with the
-exact tshark command, then "field<TAB>values" lines, values joined by '|'), and prints the
-README table. Run from decoders/smb/testdata: python3 extract.py
+frame, header included; checked here) and NAME.tshark (two "#" lines with the exact payload and
+field commands, then "field<TAB>values" lines, values joined by '|'), and prints the
+table of README.md. Run from decoders/smb/testdata: python3 extract.py
 """
 import subprocess, sys
 
