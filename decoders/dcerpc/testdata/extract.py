@@ -147,6 +147,10 @@ def main():
     print("for that frame; its first line is the exact command. pdu/NAME.towers.json (EPM responses) holds")
     print("the towers from `tshark ... -T pdml`, its command inside. All produced by `python3 extract.py`.")
     print()
+    print("Also here: negatives.txt (non-DCE/RPC payloads for LooksLike, each with its tshark command),")
+    print("handbuilt/ (a hand-built ICertPassage pcap and tshark's view of it, see handbuilt/README.md),")
+    print("fuzz/ (crashers, if a fuzz target ever finds one).")
+    print()
     print("| fixture | capture | frame | index |")
     print("|---|---|---|---|")
     for name, cap, frame, idx in FIXTURES:
