@@ -41,6 +41,7 @@ type Analyzer struct {
 
 	rpc   rpcState
 	names nameBook
+	ctx   appCtx
 	live  liveState // Tick's pending SYNs (live.go)
 
 	// OnFlowFailed, when set, is called once for each flow the moment it is known to have
@@ -157,9 +158,12 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	f.Bytes[dir] += int64(seg.ipLen)
 	f.Last = seg.ts
 	f.LastFrame = ref
-	c := appCtx{a: a, f: f, ts: seg.ts, frame: ref}
+	// One context, reused: handing a fresh one to the handlers' interfaces would cost an
+	// allocation per packet.
+	c := &a.ctx
+	*c = appCtx{a: a, f: f, ts: seg.ts, frame: ref}
 	if seg.proto == protoUDP {
-		a.udpData(f, dir, seg.payload, &c)
+		a.udpData(f, dir, seg.payload, c)
 		return
 	}
 	switch {
@@ -186,10 +190,10 @@ func (a *Analyzer) handleSegment(seg *segment) {
 		f.fin[dir] = true
 	}
 	if len(seg.payload) > 0 {
-		a.tcpData(f, dir, seg.seq, seg.payload, &c)
+		a.tcpData(f, dir, seg.seq, seg.payload, c)
 	}
 	if f.resetBy >= 0 || (f.fin[0] && f.fin[1]) {
-		a.releaseApp(f, &c)
+		a.releaseApp(f, c)
 	}
 }
 

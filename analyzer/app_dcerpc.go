@@ -32,6 +32,14 @@ func init() {
 	registerProtocol(&protocol{
 		name: "smb", tcp: true, ports: []uint16{445, 139},
 		detect: func(dir int, b []byte) detection {
+			// On 139 the session request (0x81) and its answer come before any SMB.
+			for len(b) > 0 && b[0] >= 0x81 && b[0] <= 0x85 {
+				n, err := smb.FrameNBSS(b)
+				if err != nil || n > len(b) {
+					break
+				}
+				b = b[n:]
+			}
 			if smb.LooksLike(b) {
 				return detectYes
 			}
