@@ -22,6 +22,9 @@ const usage = `adcsflow: what an AD CS enrollment tried on the network, what was
 
 usage:
   adcsflow analyze [--format text|json|csv] FILE...   flows, outcomes and decoder findings
+  adcsflow capture -i IFACE [--filter BPF] [--duration 2m] [--count N] [--write FILE.pcapng] [--force]
+                  [--snaplen N] [--format text|json|csv]   live capture, then the same report
+  adcsflow capture --list-interfaces                  interfaces to capture on
   adcsflow help                                       this text
 
 Files are pcap or pcapng (Wireshark, dumpcap, tcpdump -w, pktmon etl2pcap), plain or
@@ -43,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "analyze", "analyse":
 		return cmdAnalyze(rest, stdout, stderr)
+	case "capture":
+		return cmdCapture(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
