@@ -21,6 +21,16 @@ type DiffRow struct {
 	Status   string       `json:"status"`
 	Reason   string       `json:"reason,omitempty"`
 	Flows    []FlowReport `json:"flows"`
+	// RowID is the baseline row's id ("" for extra); Match says how roles were matched
+	// when the capture has no host in a role the row names.
+	RowID string `json:"row,omitempty"`
+	Match string `json:"match,omitempty"`
+	// Blocked lists the blocked endpoints, "tcp/636 10.0.1.20 -> 10.0.0.10:636: dropped ...".
+	Blocked []string `json:"blocked,omitempty"`
+	// Required: a block here makes the enrollment fail (diff exits 1).
+	Required bool `json:"required"`
+	// Title is the baseline's title, for the text report.
+	Title string `json:"-"`
 }
 
 // Rule is one firewall rule of the minimal set (see rules.go).
@@ -30,6 +40,22 @@ type Rule struct {
 	Transport string   `json:"transport"`
 	Ports     string   `json:"ports"`
 	Why       string   `json:"why"`
+	// Status: "blocked" when the rule would unblock flows the capture saw fail, "in-use"
+	// when every flow it covers got through.
+	Status   string   `json:"status"`
+	ToNames  []string `json:"to_names,omitempty"`
+	ToRoles  []string `json:"to_roles,omitempty"`
+	Services []string `json:"services,omitempty"`
+	// Unblocks lists the blocked flows this rule lets through.
+	Unblocks []string       `json:"unblocks,omitempty"`
+	Evidence []RuleEvidence `json:"evidence"`
+	// Dynamic rules cover dynamic RPC ports: the observed ones change at each restart.
+	Dynamic      bool   `json:"dynamic,omitempty"`
+	DynamicRange string `json:"dynamic_range,omitempty"`
+	Warning      string `json:"warning,omitempty"`
+
+	portList []uint16
+	family6  bool
 }
 
 // WriteJSON writes the report as JSON.
@@ -302,13 +328,13 @@ func (r *Report) writeHosts(w *errWriter, o TextOptions) {
 		if len(h.Roles) == 0 && len(h.Names) == 0 {
 			continue
 		}
-		rows = append(rows, []string{h.Addr.String(), strings.Join(h.Names, ", "), strings.Join(h.Roles, ", "),
+		rows = append(rows, []string{h.Addr.String(), strings.Join(h.Names, ", "), strings.ToUpper(strings.Join(h.Roles, ", ")),
 			strings.Join(h.Evidence, "; ")})
 	}
 	if len(rows) == 0 {
 		return
 	}
-	w.printf("HOSTS\n")
+	w.printf("HOSTS (roles and why; override with --role ROLE=ADDR|NAME or --roles FILE)\n")
 	t := newTable(w, o.Width)
 	t.Header("ADDRESS", "NAMES", "ROLES", "WHY")
 	t.Bulk(rows)
@@ -408,7 +434,14 @@ func (r *Report) writeDiff(w *errWriter, o TextOptions) {
 	if len(r.Diff) == 0 {
 		return
 	}
-	w.printf("AGAINST THE BASELINE %q\n", r.Diff[0].Baseline)
+	d0 := r.Diff[0]
+	if d0.Baseline == "documented" {
+		w.printf("AGAINST THE DOCUMENTED TABLE (Microsoft, %q)\n", d0.Title)
+	} else if d0.Title != "" {
+		w.printf("AGAINST THE BASELINE %q (%s)\n", d0.Baseline, d0.Title)
+	} else {
+		w.printf("AGAINST THE BASELINE %q\n", d0.Baseline)
+	}
 	t := newTable(w, o.Width)
 	t.Header("STATUS", "FLOW", "FLOWS", "WHY")
 	for _, d := range r.Diff {
@@ -422,12 +455,5 @@ func (r *Report) writeRules(w *errWriter, o TextOptions) {
 	if len(r.Rules) == 0 {
 		return
 	}
-	w.printf("RULES (minimal set for what the capture shows)\n")
-	t := newTable(w, o.Width)
-	t.Header("FROM", "TO", "PROTO", "PORTS", "WHY")
-	for _, rule := range r.Rules {
-		t.Append([]string{strings.Join(rule.From, ","), strings.Join(rule.To, ","), rule.Transport, rule.Ports, rule.Why})
-	}
-	t.Render()
-	w.printf("\n")
+	writeRulesText(w, r.Rules, o.Width)
 }

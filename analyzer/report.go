@@ -158,6 +158,7 @@ func buildReport(a *Analyzer) *Report {
 	r.Summary = Summary{Packets: a.packets, Flows: len(a.flows), First: a.first.UTC(), Last: a.last.UTC(),
 		FailedFlows: failed, Outcomes: outcomes}
 	r.Summary.Verdict = verdictLine(r)
+	r.addDiffAndRules()
 	return r
 }
 

@@ -1,0 +1,444 @@
+package analyzer
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Diff statuses.
+const (
+	DiffOK          = "ok"
+	DiffBlocked     = "blocked"
+	DiffNotObserved = "not-observed"
+	DiffExtra       = "extra"
+)
+
+// DiffAgainst compares the capture's flows with a baseline: one row per baseline row (ok,
+// blocked, not-observed), then one "extra" row per group of observed flows no row covers,
+// with the reason the complete baseline gives for it. Roles come from r.Hosts (ApplyRoles).
+func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
+	complete := mustBuiltin("complete")
+	roles := map[netip.Addr][]string{}
+	for _, h := range r.Hosts {
+		roles[h.Addr] = h.Roles
+	}
+	var relevant []*Flow
+	for _, f := range r.flows {
+		if enrollmentRelevant(f) {
+			relevant = append(relevant, f)
+		}
+	}
+	present := func(want []string, client bool) bool {
+		for _, f := range relevant {
+			a := f.Server.Addr()
+			if client {
+				a = f.Client.Addr()
+			}
+			if hasRole(roles[a], want) {
+				return true
+			}
+		}
+		return false
+	}
+	covered := map[*Flow]bool{}
+	var out []DiffRow
+	for i := range b.Rows {
+		row := &b.Rows[i]
+		strictC, strictS := present(row.From, true), present(row.To, false)
+		var matched []*Flow
+		for _, f := range relevant {
+			if !row.MatchesPort(f) {
+				continue
+			}
+			if strictC && !hasRole(roles[f.Client.Addr()], row.From) {
+				continue
+			}
+			if strictS && !hasRole(roles[f.Server.Addr()], row.To) {
+				continue
+			}
+			matched = append(matched, f)
+			covered[f] = true
+		}
+		d := DiffRow{Baseline: b.Name, Title: b.Title, Rule: row.Label(), RowID: row.ID, Required: row.Required()}
+		if len(matched) > 0 {
+			var notes []string
+			if !strictC {
+				notes = append(notes, fmt.Sprintf("no host in the role %s opened a flow in this capture: matched any client (%s)",
+					roleList(row.From, true), addrList(matched, true)))
+			}
+			if !strictS {
+				notes = append(notes, fmt.Sprintf("no host was seen in the role %s: matched any server (%s)",
+					roleList(row.To, false), addrList(matched, false)))
+			}
+			d.Match = strings.Join(notes, "; ")
+		}
+		fillDiffRow(&d, matched)
+		switch {
+		case len(matched) == 0:
+			d.Status = DiffNotObserved
+			d.Reason = "not seen in the capture"
+			if cr := complete.explain(row.transports, row.ports, row.From, row.To); cr != nil && cr.Optional {
+				d.Reason += "; " + cr.Reason
+			}
+		case len(d.Blocked) > 0:
+			d.Status = DiffBlocked
+		default:
+			d.Status = DiffOK
+		}
+		if d.Match != "" {
+			d.Reason = joinNonEmpty("; ", d.Reason, d.Match)
+		}
+		out = append(out, d)
+	}
+	// Extra: observed flows no row covers, grouped by transport and port (dynamic RPC ports
+	// as one group).
+	type groupKey struct {
+		transport string
+		port      int // -1: dynamic
+	}
+	groups := map[groupKey][]*Flow{}
+	var order []groupKey
+	for _, f := range relevant {
+		if covered[f] {
+			continue
+		}
+		k := groupKey{f.Transport, int(f.Server.Port())}
+		if dynamicFlow(f) {
+			k.port = -1
+		}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], f)
+	}
+	rank := func(k groupKey) int {
+		f := groups[k][0]
+		cr := complete.explainFlow(f, roles)
+		for i := range complete.Rows {
+			if &complete.Rows[i] == cr {
+				return i
+			}
+		}
+		return len(complete.Rows)
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		ri, rj := rank(order[i]), rank(order[j])
+		if ri != rj {
+			return ri < rj
+		}
+		if order[i].port != order[j].port {
+			return order[i].port < order[j].port
+		}
+		return order[i].transport < order[j].transport
+	})
+	for _, k := range order {
+		flows := groups[k]
+		f0 := flows[0]
+		cr := complete.explainFlow(f0, roles)
+		var label string
+		if k.port < 0 {
+			label = "DCOM/RPC dynamic (" + dynPorts(flows) + ")/tcp"
+		} else {
+			name := serviceWords(f0.Service)
+			label = fmt.Sprintf("%s %d/%s", name, k.port, k.transport)
+		}
+		label += " " + groupRoles(flows, roles, true) + " -> " + groupRoles(flows, roles, false)
+		d := DiffRow{Baseline: b.Name, Title: b.Title, Rule: label, Status: DiffExtra}
+		fillDiffRow(&d, flows)
+		var reason string
+		if cr != nil {
+			word := "needed: "
+			if cr.Optional {
+				word = "optional: "
+			}
+			reason = word + cr.Reason
+			if b.Name == "documented" && cr.VsDocumented != "" {
+				reason += "; " + cr.VsDocumented
+			}
+			d.Required = !cr.Optional
+		} else {
+			reason = "not in the complete baseline: " + f0.Service + " is not a flow AD CS enrollment is known to need"
+		}
+		if len(d.Blocked) > 0 {
+			reason = "BLOCKED; " + reason
+		}
+		d.Reason = reason
+		out = append(out, d)
+	}
+	return out
+}
+
+// DiffHasBlocked reports whether a required flow was blocked: a blocked baseline row, or a
+// blocked extra flow the complete baseline says an enrollment needs.
+func DiffHasBlocked(rows []DiffRow) bool {
+	for _, d := range rows {
+		if d.Required && len(d.Blocked) > 0 && (d.Status == DiffBlocked || d.Status == DiffExtra) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasRole(have, want []string) bool {
+	for _, w := range want {
+		if w == RoleAny {
+			return true
+		}
+		for _, h := range have {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fillDiffRow adds the flows and the blocked endpoints: an endpoint (client, server,
+// transport, port) is blocked when every flow to it failed.
+func fillDiffRow(d *DiffRow, flows []*Flow) {
+	type ep struct {
+		c, s netip.AddrPort
+		t    string
+	}
+	byEP := map[ep][]*Flow{}
+	var order []ep
+	partial := 0
+	for _, f := range flows {
+		d.Flows = append(d.Flows, flowReport(f))
+		k := ep{netip.AddrPortFrom(f.Client.Addr(), 0), f.Server, f.Transport}
+		if byEP[k] == nil {
+			order = append(order, k)
+		}
+		byEP[k] = append(byEP[k], f)
+	}
+	if d.Flows == nil {
+		d.Flows = []FlowReport{}
+	}
+	var ok []string
+	for _, k := range order {
+		list := byEP[k]
+		failed := 0
+		for _, f := range list {
+			if f.IsFailure() {
+				failed++
+			}
+		}
+		switch {
+		case failed == len(list):
+			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", k.t, k.s.Port(), k.c.Addr(), k.s, blockedWords(list)))
+		case failed > 0:
+			partial += failed
+			ok = append(ok, fmt.Sprintf("%s:%d/%s", k.s.Addr(), k.s.Port(), k.t))
+		default:
+			ok = append(ok, fmt.Sprintf("%s:%d/%s", k.s.Addr(), k.s.Port(), k.t))
+		}
+	}
+	var parts []string
+	if len(d.Blocked) > 0 {
+		parts = append(parts, "blocked: "+strings.Join(d.Blocked, "; "))
+	}
+	if len(ok) > 0 {
+		s := "works: " + strings.Join(uniqueStrings(ok, 4), ", ")
+		if partial > 0 {
+			s += fmt.Sprintf(" (%d flow%s failed but others to the same port got through: not a firewall block)", partial, plural(partial))
+		}
+		parts = append(parts, s)
+	}
+	d.Reason = strings.Join(parts, "; ")
+}
+
+// blockedWords says how the flows to one endpoint failed.
+func blockedWords(list []*Flow) string {
+	f := list[0]
+	var s string
+	switch f.Outcome {
+	case OutcomeNoAnswer:
+		syns := 0
+		for _, x := range list {
+			syns += x.SYNs
+		}
+		s = fmt.Sprintf("dropped (%d SYN%s, no answer)", syns, plural(syns))
+	case OutcomeReset:
+		s = "refused (the SYN was answered by a reset)"
+	case OutcomeICMP:
+		s = "ICMP " + f.ICMP.Name() + " from " + f.ICMP.From.String()
+	case OutcomeUnanswered:
+		n := 0
+		for _, x := range list {
+			n += x.Packets[0]
+		}
+		s = fmt.Sprintf("no reply to %d datagram%s", n, plural(n))
+	default:
+		s = f.Outcome
+	}
+	if f.RPCInterface != "" {
+		s += ", " + f.RPCInterface
+	}
+	if as := f.RPCAssignment; as != nil {
+		s += fmt.Sprintf(", port from %s frame %d", as.Via, as.Frame.Frame)
+	}
+	if len(list) > 1 {
+		s += fmt.Sprintf(", %d flows", len(list))
+	}
+	return s + fmt.Sprintf(", first frame %d at %s", f.FirstFrame.Frame, f.First.UTC().Format("15:04:05.000"))
+}
+
+func uniqueStrings(list []string, max int) []string {
+	var out []string
+	for _, s := range list {
+		out = appendUnique(out, s)
+	}
+	if len(out) > max {
+		out = append(out[:max], fmt.Sprintf("and %d more", len(out)-max))
+	}
+	return out
+}
+
+func addrList(flows []*Flow, client bool) string {
+	var out []string
+	for _, f := range flows {
+		a := f.Server.Addr()
+		if client {
+			a = f.Client.Addr()
+		}
+		out = appendUnique(out, a.String())
+	}
+	return strings.Join(uniqueStrings(out, 3), ", ")
+}
+
+func dynPorts(flows []*Flow) string {
+	var ports []int
+	seen := map[int]bool{}
+	for _, f := range flows {
+		p := int(f.Server.Port())
+		if !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	sort.Ints(ports)
+	var s []string
+	for _, p := range ports {
+		s = append(s, strconv.Itoa(p))
+	}
+	return strings.Join(uniqueStrings(s, 6), ",")
+}
+
+// groupRoles names the roles on one side of a flow group: "clients", "DC", or the
+// addresses when no host there has a role.
+func groupRoles(flows []*Flow, roles map[netip.Addr][]string, client bool) string {
+	var names []string
+	var bare []string
+	for _, f := range flows {
+		a := f.Server.Addr()
+		if client {
+			a = f.Client.Addr()
+		}
+		rs := roles[a]
+		if len(rs) == 0 {
+			bare = appendUnique(bare, a.String())
+			continue
+		}
+		for _, r := range rs {
+			names = appendUnique(names, roleList([]string{r}, client))
+		}
+	}
+	return strings.Join(append(names, uniqueStrings(bare, 2)...), ", ")
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}
+
+// explainFlow finds the row of a baseline (the complete one) that covers a flow: the row
+// whose transport, ports and roles fit, else the first whose transport and ports fit.
+func (b *Baseline) explainFlow(f *Flow, roles map[netip.Addr][]string) *BaselineRow {
+	var loose *BaselineRow
+	for i := range b.Rows {
+		row := &b.Rows[i]
+		if !row.MatchesPort(f) {
+			continue
+		}
+		if hasRole(roles[f.Client.Addr()], row.From) && hasRole(roles[f.Server.Addr()], row.To) {
+			return row
+		}
+		if loose == nil {
+			loose = row
+		}
+	}
+	return loose
+}
+
+// explain finds the row of b that overlaps another baseline's row (same transport, a
+// common port, a common role on each side).
+func (b *Baseline) explain(transports []string, ports PortSet, from, to []string) *BaselineRow {
+	for i := range b.Rows {
+		row := &b.Rows[i]
+		common := false
+		for _, t := range transports {
+			if contains(row.transports, t) {
+				common = true
+			}
+		}
+		if !common || !hasRole(row.From, from) || !hasRole(row.To, to) {
+			continue
+		}
+		if ports.Dynamic && row.ports.Dynamic {
+			return row
+		}
+		for _, r := range ports.Ranges {
+			for _, rr := range row.ports.Ranges {
+				if r[0] <= rr[1] && rr[0] <= r[1] {
+					return row
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// addDiffAndRules gives the report its roles, the diff against the documented table and
+// the minimal rule set (what analyze shows by default).
+func (r *Report) addDiffAndRules() {
+	_ = r.ApplyRoles(nil)
+	r.Diff = r.DiffAgainst(mustBuiltin("documented"))
+	r.Rules = r.BuildRules(RuleOptions{})
+}
+
+// serviceWords names a service as the diff shows it.
+func serviceWords(s string) string {
+	switch s {
+	case "kerberos":
+		return "Kerberos"
+	case "ldap":
+		return "LDAP"
+	case "cldap":
+		return "CLDAP"
+	case "ldap-gc":
+		return "Global Catalog"
+	case "ldaps":
+		return "LDAPS"
+	case "epm":
+		return "RPC EPM"
+	case "https":
+		return "HTTPS"
+	case "http":
+		return "HTTP"
+	case "dns":
+		return "DNS"
+	case "smb":
+		return "SMB"
+	case "ntp":
+		return "NTP"
+	}
+	return s
+}

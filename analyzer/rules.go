@@ -1,0 +1,699 @@
+package analyzer
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// RuleOptions tune the rule set.
+type RuleOptions struct {
+	// AggregateV4 / AggregateV6 widen the sources to prefixes of that length (0: exact
+	// addresses). Only on request: a wider source allows more than the capture proves.
+	AggregateV4 int
+	AggregateV6 int
+}
+
+// ParseAggregate parses "--aggregate /24", "24", or "/24,/64" (IPv4, then IPv6).
+func ParseAggregate(s string) (RuleOptions, error) {
+	var o RuleOptions
+	parts := strings.Split(s, ",")
+	if len(parts) > 2 {
+		return o, fmt.Errorf("--aggregate %q: want /N (IPv4) or /N,/M (IPv4, IPv6)", s)
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(p), "/"))
+		max := 32
+		if i == 1 {
+			max = 128
+		}
+		if err != nil || n < 1 || n > max {
+			return o, fmt.Errorf("--aggregate %q: %q is not a prefix length 1-%d", s, p, max)
+		}
+		if i == 0 {
+			o.AggregateV4 = n
+		} else {
+			o.AggregateV6 = n
+		}
+	}
+	return o, nil
+}
+
+// RuleEvidence is one flow a rule is for.
+type RuleEvidence struct {
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	Port       uint16 `json:"port"`
+	Service    string `json:"service"`
+	Outcome    string `json:"outcome"`
+	FirstFrame int    `json:"first_frame"`
+	First      string `json:"first"`
+	Capture    string `json:"capture,omitempty"`
+}
+
+// Pinning advice for the CA's DCOM enrollment interface (docs/adcs-flows.md section 5).
+const pinCAAdvice = `pin the CA's DCOM port instead: registry value Endpoints (REG_MULTI_SZ) = ncacn_ip_tcp,0,<port> under HKLM\SOFTWARE\Classes\AppID\{D99E6E74-FC88-11D0-B498-00A0C90312F3} ("CertSvc Request" in dcomcnfg), restart CertSvc; then tcp/135 and that one port suffice`
+
+const pinRPCAdvice = `or restrict the server's RPC dynamic range with the Rpc\Internet registry keys (KB 154596)`
+
+// BuildRules returns the minimal rule set that allows exactly the flows the capture shows
+// used or tried (blocked attempts included): one rule per (sources, destination, transport,
+// ports), where ports with the same sources share a rule and sources with the same ports
+// share a rule, so a rule never allows a (source, port) pair the capture did not show.
+// Dynamic RPC ports get their own rules, with the range and the way to pin the port.
+func (r *Report) BuildRules(o RuleOptions) []Rule {
+	hosts := map[netip.Addr]*Host{}
+	for _, h := range r.Hosts {
+		hosts[h.Addr] = h
+	}
+	// Blocked and working flows never share a rule, so the rules to add stand apart.
+	type groupKey struct {
+		dst       netip.Addr
+		transport string
+		dyn       bool
+		blocked   bool
+	}
+	type atom struct {
+		flows []*Flow
+	}
+	groups := map[groupKey]map[uint16]map[string]*atom{}
+	var gorder []groupKey
+	epm := map[netip.Addr]bool{}
+	// An endpoint (source, destination, transport, port) is blocked when every flow to it failed.
+	type epKey struct {
+		src       string
+		dst       netip.AddrPort
+		transport string
+	}
+	works := map[epKey]bool{}
+	for _, f := range r.flows {
+		if enrollmentRelevant(f) && !f.IsFailure() {
+			works[epKey{ruleSource(f.Client.Addr(), o), f.Server, f.Transport}] = true
+		}
+	}
+	for _, f := range r.flows {
+		if !enrollmentRelevant(f) {
+			continue
+		}
+		if f.Transport == "tcp" && f.Server.Port() == 135 {
+			epm[f.Server.Addr()] = true
+		}
+		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f), !works[epKey{ruleSource(f.Client.Addr(), o), f.Server, f.Transport}]}
+		g := groups[k]
+		if g == nil {
+			g = map[uint16]map[string]*atom{}
+			groups[k] = g
+			gorder = append(gorder, k)
+		}
+		src := ruleSource(f.Client.Addr(), o)
+		m := g[f.Server.Port()]
+		if m == nil {
+			m = map[string]*atom{}
+			g[f.Server.Port()] = m
+		}
+		a := m[src]
+		if a == nil {
+			a = &atom{}
+			m[src] = a
+		}
+		a.flows = append(a.flows, f)
+	}
+	var rules []Rule
+	for _, k := range gorder {
+		g := groups[k]
+		// Ports with the same source set share a rule.
+		bySources := map[string][]uint16{}
+		var sorder []string
+		for port, m := range g {
+			srcs := make([]string, 0, len(m))
+			for s := range m {
+				srcs = append(srcs, s)
+			}
+			sortAddrStrings(srcs)
+			key := strings.Join(srcs, " ")
+			if bySources[key] == nil {
+				sorder = append(sorder, key)
+			}
+			bySources[key] = append(bySources[key], port)
+		}
+		sort.Strings(sorder)
+		for _, key := range sorder {
+			ports := bySources[key]
+			sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
+			srcs := strings.Split(key, " ")
+			var flows []*Flow
+			for _, p := range ports {
+				for _, s := range srcs {
+					flows = append(flows, g[p][s].flows...)
+				}
+			}
+			sort.SliceStable(flows, func(i, j int) bool { return flows[i].First.Before(flows[j].First) })
+			rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
+				Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
+			if h := hosts[k.dst]; h != nil {
+				rule.ToNames = h.Names
+				rule.ToRoles = h.Roles
+			}
+			r.fillRule(&rule, flows, epm[k.dst])
+			rules = append(rules, rule)
+		}
+	}
+	sort.SliceStable(rules, func(i, j int) bool {
+		a, b := &rules[i], &rules[j]
+		if (a.Status == "blocked") != (b.Status == "blocked") {
+			return a.Status == "blocked"
+		}
+		if a.To[0] != b.To[0] {
+			return lessAddrString(a.To[0], b.To[0])
+		}
+		if a.Dynamic != b.Dynamic {
+			return !a.Dynamic
+		}
+		if a.portList[0] != b.portList[0] {
+			return a.portList[0] < b.portList[0]
+		}
+		return a.Transport < b.Transport
+	})
+	return rules
+}
+
+func ruleSource(a netip.Addr, o RuleOptions) string {
+	bits := o.AggregateV4
+	if a.Is6() && !a.Is4In6() {
+		bits = o.AggregateV6
+	}
+	if bits == 0 || bits >= a.BitLen() {
+		return a.String()
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+func parseSource(s string) netip.Prefix {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(a, a.BitLen())
+}
+
+func lessAddrString(a, b string) bool {
+	pa, pb := parseSource(a), parseSource(b)
+	if c := pa.Addr().Compare(pb.Addr()); c != 0 {
+		return c < 0
+	}
+	return pa.Bits() < pb.Bits()
+}
+
+func sortAddrStrings(list []string) {
+	sort.Slice(list, func(i, j int) bool { return lessAddrString(list[i], list[j]) })
+}
+
+// portRanges collapses sorted ports into ranges.
+func portRanges(ports []uint16) [][2]uint16 {
+	var out [][2]uint16
+	for _, p := range ports {
+		if n := len(out); n > 0 && out[n-1][1]+1 == p {
+			out[n-1][1] = p
+			continue
+		}
+		out = append(out, [2]uint16{p, p})
+	}
+	return out
+}
+
+// portsText formats ports with a range separator ("-" or ":"); runs of 3 or more become
+// ranges.
+func portsText(ports []uint16, rangeSep, listSep string) string {
+	var parts []string
+	for _, r := range portRanges(ports) {
+		switch {
+		case r[0] == r[1]:
+			parts = append(parts, strconv.Itoa(int(r[0])))
+		case r[1] == r[0]+1:
+			parts = append(parts, strconv.Itoa(int(r[0])), strconv.Itoa(int(r[1])))
+		default:
+			parts = append(parts, strconv.Itoa(int(r[0]))+rangeSep+strconv.Itoa(int(r[1])))
+		}
+	}
+	return strings.Join(parts, listSep)
+}
+
+func portsString(ports []uint16) string { return portsText(ports, "-", ",") }
+
+// fillRule writes the justification: the flows, their outcomes, first frame and time, and
+// for dynamic RPC ports the warning, the range and how to pin the port.
+func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
+	type ep struct {
+		c netip.Addr
+		s netip.AddrPort
+	}
+	byEP := map[ep][]*Flow{}
+	var eorder []ep
+	multi := len(r.Captures) > 1
+	caIface := false
+	for _, f := range flows {
+		k := ep{f.Client.Addr(), f.Server}
+		if byEP[k] == nil {
+			eorder = append(eorder, k)
+		}
+		byEP[k] = append(byEP[k], f)
+		rule.Services = appendUnique(rule.Services, serviceLabel(f))
+		ev := RuleEvidence{Client: f.Client.Addr().String(), Server: f.Server.Addr().String(), Port: f.Server.Port(),
+			Service: serviceLabel(f), Outcome: f.Outcome, FirstFrame: f.FirstFrame.Frame,
+			First: f.First.UTC().Format("2006-01-02T15:04:05.000Z")}
+		if multi && f.FirstFrame.File < len(r.Captures) {
+			ev.Capture = r.Captures[f.FirstFrame.File].File
+		}
+		rule.Evidence = append(rule.Evidence, ev)
+		if caInterfaces[f.RPCInterface] || strings.Contains(f.RPCInterface, "CCertRequestD") {
+			caIface = true
+		}
+	}
+	for _, k := range eorder {
+		list := byEP[k]
+		failed := 0
+		for _, f := range list {
+			if f.IsFailure() {
+				failed++
+			}
+		}
+		if failed == len(list) {
+			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", k.c, k.s, list[0].Transport, blockedWords(list)))
+		}
+	}
+	rule.Status = "in-use"
+	if len(rule.Unblocks) > 0 {
+		rule.Status = "blocked"
+	}
+	// Why: per port, the services, how many flows, their outcomes and the first one.
+	var parts []string
+	for _, p := range rule.portList {
+		var pf []*Flow
+		for _, f := range flows {
+			if f.Server.Port() == p {
+				pf = append(pf, f)
+			}
+		}
+		var svcs []string
+		outc := map[string]int{}
+		for _, f := range pf {
+			svcs = appendUnique(svcs, serviceLabel(f))
+			outc[f.Outcome]++
+		}
+		f0 := pf[0]
+		parts = append(parts, fmt.Sprintf("%d/%s %s: %d flow%s (%s), first frame %d at %s",
+			p, rule.Transport, strings.Join(svcs, ", "), len(pf), plural(len(pf)), outcomeCounts(outc),
+			f0.FirstFrame.Frame, f0.First.UTC().Format("15:04:05.000")))
+	}
+	why := strings.Join(parts, "; ")
+	if len(rule.Unblocks) > 0 {
+		why = "UNBLOCKS " + strings.Join(rule.Unblocks, "; ") + ". " + why
+	}
+	if rule.Dynamic {
+		var ranges []string
+		old, modern := false, false
+		for _, p := range rule.portList {
+			if p >= OldDynamicLow && p <= OldDynamicHigh {
+				old = true
+			} else {
+				modern = true
+			}
+		}
+		if old {
+			ranges = append(ranges, fmt.Sprintf("%d-%d", OldDynamicLow, OldDynamicHigh))
+		}
+		if modern {
+			ranges = append(ranges, fmt.Sprintf("%d-%d", DynamicLow, DynamicHigh))
+		}
+		rule.DynamicRange = strings.Join(ranges, ",")
+		w := fmt.Sprintf("dynamic RPC: port%s %s %s handed out at run time and change%s when the service restarts; open tcp %s to %s from these sources (the server's RPC dynamic range%s), ",
+			plural(len(rule.portList)), rule.Ports, map[bool]string{true: "were", false: "was"}[len(rule.portList) > 1],
+			map[bool]string{true: "", false: "s"}[len(rule.portList) > 1], rule.DynamicRange, rule.To[0],
+			map[bool]string{true: ": the capture shows the old Windows 2000/XP/2003 range", false: " on Windows Vista/Server 2008 and later"}[old])
+		if caIface || contains(rule.ToRoles, RoleCA) {
+			w += pinCAAdvice
+		} else {
+			w += pinRPCAdvice
+		}
+		if !epmSeen {
+			w += fmt.Sprintf("; tcp/135 to %s is not in the capture but the client needs it to learn the port", rule.To[0])
+		}
+		rule.Warning = w
+		why += ". " + w
+	}
+	rule.Why = why
+}
+
+// RuleFormats lists the --format values of WriteRules.
+var RuleFormats = []string{"table", "csv", "json", "powershell", "netsh", "nftables", "iptables", "ip6tables"}
+
+// WriteRules writes a rule set in one of RuleFormats. source names the captures.
+func WriteRules(w io.Writer, rules []Rule, format, source string, width int) error {
+	ew := &errWriter{w: w}
+	switch format {
+	case "table", "text":
+		if len(rules) == 0 {
+			ew.printf("no flows to allow\n")
+			return ew.err
+		}
+		writeRulesText(ew, rules, width)
+	case "csv":
+		cw := csv.NewWriter(ew)
+		cw.Write([]string{"status", "from", "to", "transport", "ports", "dynamic_range", "services", "why"})
+		for _, r := range rules {
+			cw.Write([]string{r.Status, strings.Join(r.From, " "), strings.Join(r.To, " "), r.Transport, r.Ports,
+				r.DynamicRange, strings.Join(r.Services, " "), r.Why})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+	case "json":
+		if rules == nil {
+			rules = []Rule{}
+		}
+		enc := json.NewEncoder(ew)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"version": ReportVersion, "source": source, "rules": rules}); err != nil {
+			return err
+		}
+	case "powershell":
+		writePowerShell(ew, rules, source)
+	case "netsh":
+		writeNetsh(ew, rules, source)
+	case "nftables":
+		writeNftables(ew, rules, source)
+	case "iptables":
+		writeIptables(ew, rules, source, false)
+	case "ip6tables":
+		writeIptables(ew, rules, source, true)
+	default:
+		return fmt.Errorf("unknown rules format %q (%s)", format, strings.Join(RuleFormats, ", "))
+	}
+	return ew.err
+}
+
+func writeRulesText(w *errWriter, rules []Rule, width int) {
+	blocked := 0
+	for _, r := range rules {
+		if r.Status == "blocked" {
+			blocked++
+		}
+	}
+	w.printf("RULES TO ADD: %d of %d rules would unblock flows the capture saw fail; the others allow what already works\n", blocked, len(rules))
+	w.printf("(minimal set: exactly the flows the capture used or tried; `adcsflow rules --format powershell|netsh|nftables|iptables` prints them for a firewall)\n")
+	t := newTable(w, width)
+	t.Header("#", "STATUS", "FROM", "TO", "PROTO", "PORTS", "SERVICES")
+	for i, r := range rules {
+		to := strings.Join(r.To, ",")
+		if len(r.ToRoles) > 0 {
+			to += " (" + strings.Join(r.ToRoles, ",") + ")"
+		}
+		t.Append([]string{strconv.Itoa(i + 1), r.Status, strings.Join(r.From, ","), to, r.Transport, r.Ports,
+			strings.Join(r.Services, ", ")})
+	}
+	t.Render()
+	for i, r := range rules {
+		w.printf("  %d. %s\n", i+1, r.Why)
+	}
+	w.printf("\n")
+}
+
+// asciiText keeps printable ASCII and turns the rest into spaces or '?'.
+func asciiText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t' || r == '\r':
+			b.WriteByte(' ')
+		case r >= 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// psQuote quotes a PowerShell single-quoted string: ' doubles, and the typographic quotes
+// PowerShell also treats as single quotes cannot occur (ASCII only).
+func psQuote(s string) string {
+	return "'" + strings.ReplaceAll(asciiText(s), "'", "''") + "'"
+}
+
+func ruleTitle(i int, r Rule) string {
+	return fmt.Sprintf("adcsflow %d: %s %s from %s", i+1, strings.ToUpper(r.Transport), r.Ports, truncate(strings.Join(r.From, ","), 80))
+}
+
+func ruleDescription(r Rule) string {
+	return truncate(r.Why, 1000)
+}
+
+func groupByDestination(rules []Rule) ([]string, map[string][]int) {
+	by := map[string][]int{}
+	var order []string
+	for i, r := range rules {
+		d := r.To[0]
+		if by[d] == nil {
+			order = append(order, d)
+		}
+		by[d] = append(by[d], i)
+	}
+	sortAddrStrings(order)
+	return order, by
+}
+
+func destinationHeader(r Rule) string {
+	s := r.To[0]
+	var extra []string
+	if len(r.ToNames) > 0 {
+		extra = append(extra, strings.Join(r.ToNames, ", "))
+	}
+	if len(r.ToRoles) > 0 {
+		extra = append(extra, "roles: "+strings.Join(r.ToRoles, ", "))
+	}
+	if len(extra) > 0 {
+		s += " (" + strings.Join(extra, "; ") + ")"
+	}
+	return asciiText(s)
+}
+
+func commentLines(w *errWriter, prefix, text string) {
+	for _, l := range wrapWords(asciiText(text), 100) {
+		w.printf("%s%s\n", prefix, l)
+	}
+}
+
+func wrapWords(s string, width int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(word) > width {
+			out = append(out, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}
+
+func writePowerShell(w *errWriter, rules []Rule, source string) {
+	w.printf("# adcsflow: Windows Firewall inbound allow rules for what %s used or tried.\n", asciiText(source))
+	w.printf("# Run each section in an elevated PowerShell on the destination host it names. Each rule\n")
+	w.printf("# allows exactly the listed remote addresses to the listed local ports, nothing more.\n")
+	order, by := groupByDestination(rules)
+	for _, d := range order {
+		w.printf("\n# ---- on %s ----\n", destinationHeader(rules[by[d][0]]))
+		for _, i := range by[d] {
+			r := rules[i]
+			if r.Status == "blocked" {
+				commentLines(w, "# ", "BLOCKED in the capture; this rule unblocks: "+strings.Join(r.Unblocks, "; "))
+			}
+			w.printf("New-NetFirewallRule -DisplayName %s -Direction Inbound -Action Allow -Protocol %s -LocalAddress %s -LocalPort %s -RemoteAddress %s -Group %s -Description %s\n",
+				psQuote(ruleTitle(i, r)), strings.ToUpper(r.Transport), r.To[0], portsText(r.portList, "-", ","),
+				strings.Join(r.From, ","), psQuote("adcsflow"), psQuote(ruleDescription(r)))
+			if r.Dynamic {
+				commentLines(w, "# ", fmt.Sprintf("Dynamic RPC: the port(s) of rule %d change when the service restarts. Instead of rule %d use the range, or Windows' dynamic-RPC keyword, or pin the port:", i+1, i+1))
+				w.printf("#   New-NetFirewallRule -DisplayName %s -Direction Inbound -Action Allow -Protocol TCP -LocalAddress %s -LocalPort %s -RemoteAddress %s -Group %s\n",
+					psQuote(fmt.Sprintf("adcsflow %d: RPC dynamic range", i+1)), r.To[0], r.DynamicRange, strings.Join(r.From, ","), psQuote("adcsflow"))
+				w.printf("#   New-NetFirewallRule -DisplayName %s -Direction Inbound -Action Allow -Protocol TCP -LocalAddress %s -LocalPort RPC -RemoteAddress %s -Group %s\n",
+					psQuote(fmt.Sprintf("adcsflow %d: RPC dynamic (keyword)", i+1)), r.To[0], strings.Join(r.From, ","), psQuote("adcsflow"))
+				commentLines(w, "#   ", pinAdviceFor(r))
+			}
+		}
+	}
+}
+
+func pinAdviceFor(r Rule) string {
+	if strings.Contains(r.Warning, "AppID") {
+		return pinCAAdvice
+	}
+	return pinRPCAdvice
+}
+
+func netshQuote(s string) string {
+	s = asciiText(s)
+	s = strings.NewReplacer(`"`, "'", "%", " pct").Replace(s)
+	return `"` + s + `"`
+}
+
+func writeNetsh(w *errWriter, rules []Rule, source string) {
+	w.printf("rem adcsflow: Windows Firewall inbound allow rules (netsh) for what %s used or tried.\n", netshQuote(source))
+	w.printf("rem Run each section in an elevated command prompt on the destination host it names.\n")
+	order, by := groupByDestination(rules)
+	for _, d := range order {
+		w.printf("\nrem ---- on %s ----\n", strings.ReplaceAll(destinationHeader(rules[by[d][0]]), "%", " pct"))
+		for _, i := range by[d] {
+			r := rules[i]
+			w.printf("netsh advfirewall firewall add rule name=%s dir=in action=allow protocol=%s localip=%s localport=%s remoteip=%s description=%s\n",
+				netshQuote(ruleTitle(i, r)), strings.ToUpper(r.Transport), r.To[0], portsText(r.portList, "-", ","),
+				strings.Join(r.From, ","), netshQuote(ruleDescription(r)))
+			if r.Dynamic {
+				w.printf("rem Dynamic RPC: the port(s) of rule %d change when the service restarts; instead open the range or use the RPC keyword:\n", i+1)
+				w.printf("rem   netsh advfirewall firewall add rule name=%s dir=in action=allow protocol=TCP localip=%s localport=%s remoteip=%s\n",
+					netshQuote(fmt.Sprintf("adcsflow %d: RPC dynamic range", i+1)), r.To[0], r.DynamicRange, strings.Join(r.From, ","))
+				w.printf("rem   netsh advfirewall firewall add rule name=%s dir=in action=allow protocol=TCP localip=%s localport=RPC remoteip=%s\n",
+					netshQuote(fmt.Sprintf("adcsflow %d: RPC dynamic (keyword)", i+1)), r.To[0], strings.Join(r.From, ","))
+				commentLines(w, "rem   ", strings.ReplaceAll(pinAdviceFor(r), "%", " pct"))
+			}
+		}
+	}
+}
+
+// nftComment is a comment nft accepts: ASCII, no double quote or backslash, at most 128 bytes.
+func nftComment(s string) string {
+	s = strings.NewReplacer(`"`, "'", `\`, "/").Replace(asciiText(s))
+	return `"` + truncate(s, 120) + `"`
+}
+
+func nftSet(items []string) string {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return "{ " + strings.Join(items, ", ") + " }"
+}
+
+func writeNftables(w *errWriter, rules []Rule, source string) {
+	w.printf("#!/usr/sbin/nft -f\n")
+	commentLines(w, "# ", "adcsflow: allow rules for what "+source+" used or tried. Check with nft -c -f FILE.")
+	commentLines(w, "# ", "An accept in this table does not override a drop in another table or chain: jump to the chain enrollment from your own filter chain before its drop rules (forward on a router, input on the destination host). Loaded as is, the base chains below only jump to it and accept everything else.")
+	w.printf("table inet adcsflow {\n")
+	w.printf("\tchain enrollment {\n")
+	for i, r := range rules {
+		fam := "ip"
+		if r.family6 {
+			fam = "ip6"
+		}
+		var ports []string
+		for _, pr := range portRanges(r.portList) {
+			if pr[0] == pr[1] {
+				ports = append(ports, strconv.Itoa(int(pr[0])))
+			} else {
+				ports = append(ports, fmt.Sprintf("%d-%d", pr[0], pr[1]))
+			}
+		}
+		commentLines(w, "\t\t# ", fmt.Sprintf("rule %d (%s): %s", i+1, r.Status, r.Why))
+		w.printf("\t\t%s saddr %s %s daddr %s %s dport %s accept comment %s\n", fam, nftSet(r.From), fam, r.To[0],
+			r.Transport, nftSet(ports), nftComment(ruleTitle(i, r)))
+		if r.Dynamic {
+			w.printf("\t\t# instead of the dynamic port(s) above (they change at each restart): open the range, or pin the port\n")
+			w.printf("\t\t# %s saddr %s %s daddr %s tcp dport %s accept\n", fam, nftSet(r.From), fam, r.To[0],
+				nftSet(strings.Split(r.DynamicRange, ",")))
+		}
+	}
+	w.printf("\t}\n")
+	w.printf("\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n\t\tjump enrollment\n\t}\n")
+	w.printf("\tchain input {\n\t\ttype filter hook input priority filter - 1; policy accept;\n\t\tjump enrollment\n\t}\n")
+	w.printf("}\n")
+}
+
+func iptQuote(s string) string {
+	s = strings.NewReplacer(`"`, "'", `\`, "/").Replace(asciiText(s))
+	return `"` + truncate(s, 250) + `"`
+}
+
+func writeIptables(w *errWriter, rules []Rule, source string, v6 bool) {
+	tool := "iptables"
+	if v6 {
+		tool = "ip6tables"
+	}
+	other := 0
+	for _, r := range rules {
+		if r.family6 != v6 {
+			other++
+		}
+	}
+	w.printf("# adcsflow: %s-restore input for what %s used or tried.\n", tool, asciiText(source))
+	w.printf("# Load with: %s-restore --noflush < FILE; then hook the chain: %s -I FORWARD -j ADCSFLOW (router)\n", tool, tool)
+	w.printf("# or %s -I INPUT -j ADCSFLOW (on the destination host).\n", tool)
+	if other > 0 {
+		if v6 {
+			w.printf("# %d IPv4 rule(s) are not here: see --format iptables\n", other)
+		} else {
+			w.printf("# %d IPv6 rule(s) are not here: see --format ip6tables\n", other)
+		}
+	}
+	w.printf("*filter\n:ADCSFLOW - [0:0]\n")
+	for i, r := range rules {
+		if r.family6 != v6 {
+			continue
+		}
+		commentLines(w, "# ", fmt.Sprintf("rule %d (%s): %s", i+1, r.Status, r.Why))
+		// multiport takes at most 15 ports, a range counting as two.
+		var chunks [][]string
+		var cur []string
+		n := 0
+		for _, pr := range portRanges(r.portList) {
+			item, cost := strconv.Itoa(int(pr[0])), 1
+			if pr[0] != pr[1] {
+				item, cost = fmt.Sprintf("%d:%d", pr[0], pr[1]), 2
+			}
+			if n+cost > 15 {
+				chunks = append(chunks, cur)
+				cur, n = nil, 0
+			}
+			cur = append(cur, item)
+			n += cost
+		}
+		chunks = append(chunks, cur)
+		for _, c := range chunks {
+			match := "--dport " + c[0]
+			if len(c) > 1 {
+				match = "-m multiport --dports " + strings.Join(c, ",")
+			}
+			w.printf("-A ADCSFLOW -s %s -d %s -p %s %s -m comment --comment %s -j ACCEPT\n",
+				strings.Join(r.From, ","), r.To[0], r.Transport, match, iptQuote(ruleTitle(i, r)))
+		}
+		if r.Dynamic {
+			w.printf("# instead of the dynamic port(s) above (they change at each restart): open the range, or pin the port:\n")
+			w.printf("# -A ADCSFLOW -s %s -d %s -p tcp -m multiport --dports %s -j ACCEPT\n",
+				strings.Join(r.From, ","), r.To[0], strings.ReplaceAll(r.DynamicRange, "-", ":"))
+		}
+	}
+	w.printf("COMMIT\n")
+}
