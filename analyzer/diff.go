@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -441,4 +442,26 @@ func serviceWords(s string) string {
 		return "NTP"
 	}
 	return s
+}
+
+// WriteDiffText writes the hosts with their roles and the comparison with the baseline.
+func (r *Report) WriteDiffText(w io.Writer, o TextOptions) error {
+	bw := &errWriter{w: w}
+	r.writeHosts(bw, o)
+	r.writeDiff(bw, o)
+	var blocked []string
+	for _, d := range r.Diff {
+		if d.Required && len(d.Blocked) > 0 {
+			blocked = append(blocked, d.Blocked...)
+		}
+	}
+	if len(blocked) > 0 {
+		bw.printf("VERDICT  %d required flow%s blocked:\n", len(blocked), plural(len(blocked)))
+		for _, b := range blocked {
+			bw.printf("  x %s\n", b)
+		}
+	} else {
+		bw.printf("VERDICT  no required flow was blocked\n")
+	}
+	return bw.err
 }

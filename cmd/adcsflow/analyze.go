@@ -11,7 +11,7 @@ import (
 )
 
 func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
-	flags, files, err := splitArgs(args, map[string]bool{"format": true, "f": true, "max-flows": true}, nil)
+	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows"), nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
 		return exitBadInput
@@ -37,6 +37,10 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 		opts.MaxFlows = n
 	}
 	rep, readErr := analyzer.AnalyzeFiles(files, opts)
+	if _, err := applyDiffFlags(rep, flags); err != nil { // diff.go: --baseline, --role, --roles
+		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
+		return exitBadInput
+	}
 	if err := writeReport(rep, format, stdout); err != nil {
 		fmt.Fprintf(stderr, "adcsflow analyze: writing the report: %v\n", err)
 		return exitBadInput

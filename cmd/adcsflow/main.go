@@ -25,12 +25,24 @@ usage:
   adcsflow capture -i IFACE [--filter BPF] [--duration 2m] [--count N] [--write FILE.pcapng] [--force]
                   [--snaplen N] [--format text|json|csv]   live capture, then the same report
   adcsflow capture --list-interfaces                  interfaces to capture on
+  adcsflow diff [--baseline NAME|FILE] [--role ROLE=ADDR|NAME]... [--roles FILE] [--format text|json] FILE...
+                  each baseline row ok / blocked / not-observed, plus the extra flows it lacks
+                  (default baseline: documented; exit 1 when a required flow was blocked)
+  adcsflow rules [--format table|csv|json|powershell|netsh|nftables|iptables|ip6tables]
+                 [--aggregate /24[,/64]] [--role ROLE=ADDR|NAME]... [--roles FILE] FILE...
+                  the minimal firewall rules for the flows the capture used or tried
+  adcsflow baseline [--format yaml|table|json] [NAME|FILE]   list, print or check a baseline
   adcsflow help                                       this text
+
+Roles: client, ces, cep, ca, dc; inferred from the capture, overridden with --role ca=10.0.0.20
+or --role dc=dc01.corp.example (a name the capture proved), or --roles FILE (role=addr|name
+per line). analyze also takes --baseline, --role and --roles.
 
 Files are pcap or pcapng (Wireshark, dumpcap, tcpdump -w, pktmon etl2pcap), plain or
 gzip-compressed; several files are merged in time order.
 
-exit status: 0 analysed (warnings may have been printed), 2 unreadable input or bad usage
+exit status: 0 analysed (warnings may have been printed), 1 (diff) a required flow was blocked,
+2 unreadable input or bad usage
 `
 
 func main() {
@@ -48,6 +60,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdAnalyze(rest, stdout, stderr)
 	case "capture":
 		return cmdCapture(rest, stdout, stderr)
+	case "diff":
+		return cmdDiff(rest, stdout, stderr)
+	case "rules":
+		return cmdRules(rest, stdout, stderr)
+	case "baseline", "baselines":
+		return cmdBaseline(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
