@@ -19,6 +19,8 @@ type Options struct {
 	// MaxFlows caps the flow table (live flows); past it the least recently seen flows
 	// are evicted (their summary is kept) and a warning is given. 0 means the default.
 	MaxFlows int
+	// PointNames names the capture points of AnalyzeFiles' paths, in order ("" for none).
+	PointNames []string
 }
 
 const defaultMaxFlows = 1 << 20
@@ -42,7 +44,8 @@ type Analyzer struct {
 	rpc   rpcState
 	names nameBook
 	ctx   appCtx
-	live  liveState // Tick's pending SYNs (live.go)
+	live  liveState     // Tick's pending SYNs (live.go)
+	two   twoPointState // captures from several points (twopoint.go)
 
 	// OnFlowFailed, when set, is called once for each flow the moment it is known to have
 	// failed (live capture prints these as they happen).
@@ -60,6 +63,7 @@ func New(opts Options) *Analyzer {
 // AddCapture registers an input and returns its index for Packet.File.
 func (a *Analyzer) AddCapture(info *CaptureInfo) int {
 	a.captures = append(a.captures, info)
+	a.two.multi = len(a.captures) > 1
 	return len(a.captures) - 1
 }
 
@@ -156,6 +160,9 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	}
 	f.Packets[dir]++
 	f.Bytes[dir] += int64(seg.ipLen)
+	if a.two.multi {
+		a.observe(f, seg, dir)
+	}
 	f.Last = seg.ts
 	f.LastFrame = ref
 	// One context, reused: handing a fresh one to the handlers' interfaces would cost an
@@ -163,7 +170,9 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	c := &a.ctx
 	*c = appCtx{a: a, f: f, ts: seg.ts, frame: ref}
 	if seg.proto == protoUDP {
-		a.udpData(f, dir, seg.payload, c)
+		if a.feedsDecoders(f, seg) {
+			a.udpData(f, dir, seg.payload, c)
+		}
 		return
 	}
 	switch {
@@ -189,7 +198,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	if seg.flags&flagFIN != 0 {
 		f.fin[dir] = true
 	}
-	if len(seg.payload) > 0 {
+	if len(seg.payload) > 0 && a.feedsDecoders(f, seg) {
 		a.tcpData(f, dir, seg.seq, seg.payload, c)
 	}
 	if f.resetBy >= 0 || (f.fin[0] && f.fin[1]) {
@@ -280,6 +289,9 @@ func (a *Analyzer) Finish() *Report {
 		}
 		f.finish()
 	}
+	if a.two.multi {
+		a.twoPoint()
+	}
 	a.rpc.finish(a)
 	if a.evicted > 0 {
 		a.Warn("the flow table reached its cap of " + itoa(a.opts.MaxFlows) + " flows: " + itoa(a.evicted) +
@@ -295,8 +307,11 @@ func AnalyzeFiles(paths []string, opts Options) (*Report, error) {
 	a := New(opts)
 	var srcs []Source
 	var errs []error
-	for _, p := range paths {
+	for i, p := range paths {
 		info := &CaptureInfo{File: p}
+		if i < len(opts.PointNames) {
+			info.Point = opts.PointNames[i]
+		}
 		idx := a.AddCapture(info)
 		s, err := openFile(p, idx, info)
 		if err != nil {

@@ -150,6 +150,8 @@ type Flow struct {
 
 	app   *appState
 	ended bool
+
+	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }
 
 // Key returns the flow's canonical key.

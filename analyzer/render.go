@@ -127,6 +127,7 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	bw := &errWriter{w: w}
 	r.writeHeader(bw)
 	r.writeVerdict(bw, o)
+	r.writeLost(bw) // twopoint.go
 	r.writeHosts(bw, o)
 	r.writeDynamicRPC(bw)
 	r.writeFlowTable(bw, o)

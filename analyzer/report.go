@@ -22,6 +22,7 @@ type Report struct {
 	Diff           []DiffRow          `json:"diff,omitempty"`
 	Rules          []Rule             `json:"rules,omitempty"`
 	Warnings       []string           `json:"warnings,omitempty"`
+	TwoPoint       *TwoPointReport    `json:"two_point,omitempty"` // twopoint.go
 
 	flows       []*Flow
 	assignments []*Assignment
@@ -74,6 +75,7 @@ type FlowReport struct {
 	RPCAssignedBy *AssignmentRef `json:"rpc_assigned_by,omitempty"`
 	RPCMismatch   string         `json:"rpc_bind_mismatch,omitempty"`
 	LostAt        string         `json:"lost_at,omitempty"`
+	Where         *FlowWhere     `json:"where,omitempty"` // twopoint.go
 	Summary       string         `json:"summary,omitempty"`
 }
 
@@ -114,7 +116,7 @@ type AssignmentReport struct {
 
 func buildReport(a *Analyzer) *Report {
 	r := &Report{Version: ReportVersion, Captures: a.captures, flows: a.flows, Warnings: a.warnings,
-		assignments: a.rpc.assignments}
+		assignments: a.rpc.assignments, TwoPoint: a.two.report}
 	for _, c := range r.Captures {
 		if c.LinkTypes == nil {
 			c.LinkTypes = []string{}
@@ -132,6 +134,7 @@ func buildReport(a *Analyzer) *Report {
 		if multi && f.FirstFrame.File < len(a.captures) {
 			fr.Capture = a.captures[f.FirstFrame.File].File
 		}
+		a.twoPointFlow(f, &fr)
 		r.Flows = append(r.Flows, fr)
 		outcomes[f.Outcome]++
 		if f.IsFailure() {

@@ -6,15 +6,30 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/adcsflow/adcsflow/analyzer"
 )
 
 func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
-	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows"), nil)
+	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows", "point"), nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
 		return exitBadInput
+	}
+	// --point NAME=FILE: a capture with the name of the point it was taken at (twopoint.go).
+	var pointNames []string
+	if pts := flags["point"]; len(pts) > 0 {
+		var named []string
+		for _, p := range pts {
+			name, file, ok := strings.Cut(p, "=")
+			if !ok || name == "" || file == "" {
+				fmt.Fprintf(stderr, "adcsflow analyze: --point wants NAME=FILE (e.g. --point client=client.pcapng), not %q\n", p)
+				return exitBadInput
+			}
+			named, pointNames = append(named, file), append(pointNames, name)
+		}
+		files = append(named, files...)
 	}
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "adcsflow analyze: no capture file given\n\n%s", usage)
@@ -27,7 +42,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "adcsflow analyze: unknown format %q (text, json, csv)\n", format)
 		return exitBadInput
 	}
-	opts := analyzer.Options{}
+	opts := analyzer.Options{PointNames: pointNames}
 	if v := last(flags, "max-flows", ""); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
