@@ -333,12 +333,31 @@ func (l *netnsLab) testDuration(t *testing.T) {
 		t.Errorf("stderr does not say why the capture stopped")
 	}
 
+	// adcsflow analyze on the written file gives the same flows.
+	out, err := exec.Command(l.bin, "analyze", "--format", "json", pcapng).Output()
+	if err != nil {
+		t.Fatalf("adcsflow analyze %s: %v", pcapng, err)
+	}
+	type raw struct{ Summary, Flows, Hosts json.RawMessage }
+	var live, again raw
+	if err := json.Unmarshal([]byte(stdout.String()), &live); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, &again); err != nil {
+		t.Fatal(err)
+	}
+	if string(again.Flows) != string(live.Flows) || string(again.Summary) != string(live.Summary) ||
+		string(again.Hosts) != string(live.Hosts) {
+		t.Errorf("analyze of the written pcapng differs from the live report:\nlive %s\n%s\nfile %s\n%s",
+			live.Summary, live.Flows, again.Summary, again.Flows)
+	}
+
 	// tshark reads the written pcapng to the end, packet for packet.
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Logf("tshark not installed: the pcapng is not checked with it")
 		return
 	}
-	out, err := exec.Command("tshark", "-r", pcapng, "-T", "fields", "-e", "frame.number").CombinedOutput()
+	out, err = exec.Command("tshark", "-r", pcapng, "-T", "fields", "-e", "frame.number").CombinedOutput()
 	if err != nil {
 		t.Fatalf("tshark -r %s: %v\n%s", pcapng, err, out)
 	}

@@ -283,7 +283,11 @@ func runCapture(o captureOptions, stdout, stderr io.Writer) int {
 		}
 	}
 	if frame == 0 {
-		info.Warnings = append(info.Warnings, fmt.Sprintf("no packets captured on %s with filter %q", iface, expr))
+		if o.userFilter {
+			info.Warnings = append(info.Warnings, fmt.Sprintf("no packets captured on %s with filter %q", iface, expr))
+		} else {
+			info.Warnings = append(info.Warnings, fmt.Sprintf("no packets captured on %s with the default AD CS filter", iface))
+		}
 	}
 	rep := a.Finish()
 	if err := writeReport(rep, o.format, stdout); err != nil {
