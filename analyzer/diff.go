@@ -163,8 +163,12 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		} else {
 			reason = "not in the complete baseline: " + f0.Service + " is not a flow AD CS enrollment is known to need"
 		}
+		detail := d.Reason
 		if len(d.Blocked) > 0 {
 			reason = "BLOCKED; " + reason
+		}
+		if len(d.Blocked) > 0 || strings.Contains(detail, "failed but") {
+			reason += "; " + detail
 		}
 		d.Reason = reason
 		out = append(out, d)

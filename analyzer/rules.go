@@ -59,7 +59,7 @@ type RuleEvidence struct {
 // Pinning advice for the CA's DCOM enrollment interface (docs/adcs-flows.md section 5).
 const pinCAAdvice = `pin the CA's DCOM port instead: registry value Endpoints (REG_MULTI_SZ) = ncacn_ip_tcp,0,<port> under HKLM\SOFTWARE\Classes\AppID\{D99E6E74-FC88-11D0-B498-00A0C90312F3} ("CertSvc Request" in dcomcnfg), restart CertSvc; then tcp/135 and that one port suffice`
 
-const pinRPCAdvice = `or restrict the server's RPC dynamic range with the Rpc\Internet registry keys (KB 154596)`
+const pinRPCAdvice = `restrict the server's RPC dynamic range with the Rpc\Internet registry keys (KB 154596)`
 
 // BuildRules returns the minimal rule set that allows exactly the flows the capture shows
 // used or tried (blocked attempts included): one rule per (sources, destination, transport,
@@ -343,9 +343,9 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 			map[bool]string{true: "", false: "s"}[len(rule.portList) > 1], rule.DynamicRange, rule.To[0],
 			map[bool]string{true: ": the capture shows the old Windows 2000/XP/2003 range", false: " on Windows Vista/Server 2008 and later"}[old])
 		if caIface || contains(rule.ToRoles, RoleCA) {
-			w += pinCAAdvice
+			w += "or " + pinCAAdvice
 		} else {
-			w += pinRPCAdvice
+			w += "or " + pinRPCAdvice
 		}
 		if !epmSeen {
 			w += fmt.Sprintf("; tcp/135 to %s is not in the capture but the client needs it to learn the port", rule.To[0])
