@@ -231,8 +231,8 @@ func (s *liveStatus) flowFailed(f *analyzer.Flow) {
 }
 
 func (s *liveStatus) line(now time.Time, packets, flows int, d analyzer.Drops) string {
-	return fmt.Sprintf("capturing on %s: %s, %d packets, %d flows, %d failed, dropped %d (kernel) %d (interface)",
-		s.iface, fmtElapsed(now.Sub(s.start)), packets, flows, s.failed, d.Kernel, d.Interface)
+	return fmt.Sprintf("capturing on %s: %s, %d packet%s, %d flow%s, %d failed, dropped %d (kernel) %d (interface)",
+		s.iface, fmtElapsed(now.Sub(s.start)), packets, plural(packets), flows, plural(flows), s.failed, d.Kernel, d.Interface)
 }
 
 // update redraws the status (terminal) or prints it when plainEvery has passed.
