@@ -16,7 +16,7 @@ all: build
 # with the reference dissector. Installed only when missing.
 deps-system:
 	@missing=""; \
-	for p in libpcap-dev tshark nftables; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in libpcap-dev tshark nftables iproute2; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
