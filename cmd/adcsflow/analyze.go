@@ -37,9 +37,9 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 	}
 	format := last(flags, "format", last(flags, "f", "text"))
 	switch format {
-	case "text", "json", "csv":
+	case "text", "json", "csv", "markdown", "md", "html":
 	default:
-		fmt.Fprintf(stderr, "adcsflow analyze: unknown format %q (text, json, csv)\n", format)
+		fmt.Fprintf(stderr, "adcsflow analyze: unknown format %q (text, json, csv, markdown, html)\n", format)
 		return exitBadInput
 	}
 	opts := analyzer.Options{PointNames: pointNames}
@@ -84,6 +84,10 @@ func writeReport(rep *analyzer.Report, format string, w io.Writer) error {
 		return rep.WriteJSON(w)
 	case "csv":
 		return rep.WriteCSV(w)
+	case "markdown", "md": // markdown.go: with a Mermaid flowchart
+		return rep.WriteMarkdown(w)
+	case "html": // html.go: one self-contained page
+		return rep.WriteHTML(w)
 	}
 	return rep.WriteText(w, analyzer.TextOptions{Width: terminalWidth(os.Stdout, w)})
 }

@@ -62,3 +62,19 @@ func itoa(n int) string {
 	}
 	return string(append([]byte{byte('0' + n)}, b...))
 }
+
+// TestAnalyzePictureFormats: --format markdown and html write the report with its picture.
+func TestAnalyzePictureFormats(t *testing.T) {
+	code, out, errOut := runCLI("analyze", labCapture, "--format", "markdown")
+	if code != exitOK || !strings.Contains(out, "```mermaid\nflowchart LR") || !strings.Contains(out, "**Verdict:**") {
+		t.Errorf("markdown: code %d %s\n%s", code, errOut, out)
+	}
+	code, out, errOut = runCLI("analyze", labCapture, "--format=html")
+	if code != exitOK || !strings.HasPrefix(out, "<!DOCTYPE html>") || !strings.Contains(out, "<svg") {
+		t.Errorf("html: code %d %s", code, errOut)
+	}
+	code, _, errOut = runCLI("analyze", labCapture, "--format", "pdf")
+	if code != exitBadInput || !strings.Contains(errOut, "markdown, html") {
+		t.Errorf("unknown format: code %d %q", code, errOut)
+	}
+}
