@@ -146,8 +146,17 @@ func (r *Report) FlowSVG() string {
 			}
 			tx, ty := tb.x, tb.y+svgHeadH+float64(i)*svgRowH+svgRowH/2
 			dx := (tx - sx) / 2
-			if dx < 60 {
-				dx = 60
+			c1 := sx + dx
+			if tx-sx < 40 {
+				// Same column (a server that is also a client): leave by the left side and
+				// loop through the gap on the left.
+				if e.fromHost != nil {
+					sx = hostBox[e.fromHost].x
+				} else {
+					sx = groupBox[e.from].x
+				}
+				dx = 45
+				c1 = sx - dx
 			}
 			color, marker := colorOK, "ok"
 			if e.failed > 0 {
@@ -158,7 +167,7 @@ func (r *Report) FlowSVG() string {
 				dash = ` stroke-dasharray="6 4"`
 			}
 			fmt.Fprintf(&b, `<path d="M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="none" stroke="%s" stroke-width="%s"%s marker-end="url(#arrow-%s)"><title>%s</title></path>`+"\n",
-				sx, sy, sx+dx, sy, tx-dx, ty, tx-1, ty, color, map[bool]string{true: "2.2", false: "1.4"}[e.failed > 0], dash, marker, esc(rowText(e)))
+				sx, sy, c1, sy, tx-dx, ty, tx-1, ty, color, map[bool]string{true: "2.2", false: "1.4"}[e.failed > 0], dash, marker, esc(rowText(e)))
 		}
 	}
 	for _, h := range g.hosts {
@@ -360,7 +369,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			if p.Name != filepath.Base(p.File) {
 				file = " (<code>" + esc(filepath.Base(p.File)) + "</code>)"
 			}
-			bw.printf("<li>point <strong>%s</strong>%s: %s side, clock %s</li>", esc(p.Name), file, esc(orDash(p.Side)), esc(p.ClockOffsetText))
+			bw.printf("<li>point <strong>%s</strong>%s: %s clock %s</li>", esc(p.Name), file, esc(sideWords(p.Side)), esc(p.ClockOffsetText))
 		}
 		for _, n := range tp.Notes {
 			bw.printf("<li>&#9888; %s</li>", esc(n))

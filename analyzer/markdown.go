@@ -44,7 +44,8 @@ func (h *graphHost) label() string {
 
 type graphEdge struct {
 	from      *graphGroup // the client group
-	fromHost  *graphHost  // the client host when the group has one host
+	fromHost  *graphHost  // the client host when only one host of the group used it
+	manyFrom  bool
 	to        *graphHost
 	service   string // "ldaps", "ICertPassage", ...
 	transport string
@@ -209,10 +210,10 @@ func (r *Report) buildGraph() *flowGraph {
 			g.edges = append(g.edges, e)
 			s.in = append(s.in, e)
 		}
-		if e.fromHost == nil {
+		if e.fromHost == nil && !e.manyFrom {
 			e.fromHost = c
 		} else if e.fromHost != c {
-			e.fromHost = c.group.hosts[0]
+			e.fromHost, e.manyFrom = nil, true
 		}
 		if !containsPort(e.ports, f.Server.Port()) {
 			e.ports = append(e.ports, f.Server.Port())
@@ -225,11 +226,6 @@ func (r *Report) buildGraph() *flowGraph {
 			if f.points != nil && f.points.lost != "" {
 				e.lost[f.points.lost]++
 			}
-		}
-	}
-	for _, e := range g.edges {
-		if len(e.from.hosts) > 1 {
-			e.fromHost = nil // the edge leaves the group
 		}
 	}
 	// Failed services first on each host, then by port.
@@ -359,7 +355,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			if p.Name != filepath.Base(p.File) {
 				file = " (`" + filepath.Base(p.File) + "`)"
 			}
-			bw.printf("- point **%s**%s: %s side, clock %s\n", mdCell(p.Name), file, orDash(p.Side), p.ClockOffsetText)
+			bw.printf("- point **%s**%s: %s clock %s\n", mdCell(p.Name), file, sideWords(p.Side), p.ClockOffsetText)
 		}
 		for _, n := range r.TwoPoint.Notes {
 			bw.printf("- ⚠ %s\n", n)

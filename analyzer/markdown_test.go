@@ -100,3 +100,22 @@ func TestMermaidEscapes(t *testing.T) {
 	}
 	checkMermaid(t, "```mermaid\nflowchart LR\n  a[\""+mermaidText(`say "hi" <now> | #1`)+"\"] -->|\""+mermaidText("x|y")+"\"| b\n```\n")
 }
+
+// TestMermaidSharedCaptures: the graph of every shared real-world capture (and of each lab
+// capture) parses, in one run of the parser.
+func TestMermaidSharedCaptures(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
+	lab, _ := filepath.Glob("../testdata/captures/lab-*.pcapng")
+	files = append(files, lab...)
+	if len(files) == 0 {
+		t.Skip("no captures")
+	}
+	var all strings.Builder
+	for _, f := range files {
+		rep, _ := AnalyzeFiles([]string{f}, Options{})
+		if len(rep.Flows) > 0 {
+			all.WriteString("```mermaid\n" + rep.Mermaid() + "```\n")
+		}
+	}
+	checkMermaid(t, all.String())
+}

@@ -710,6 +710,14 @@ func (a *Analyzer) twoPointFlow(f *Flow, fr *FlowReport) {
 	fr.Where = w
 }
 
+// sideWords says which side a capture point is on, for people.
+func sideWords(side string) string {
+	if side == "" {
+		return "shares no flow with another capture:"
+	}
+	return side + " side,"
+}
+
 func fmtOffset(d time.Duration) string {
 	sign := "+"
 	if d < 0 {
