@@ -9,6 +9,8 @@ import (
 	"strings"
 )
 
+const maxDiffFlows = 200
+
 // Diff statuses.
 const (
 	DiffOK          = "ok"
@@ -32,13 +34,23 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 			relevant = append(relevant, f)
 		}
 	}
+	// The roles seen acting as client and as server in the capture.
+	acting := [2]map[string]bool{{}, {}}
+	for _, f := range relevant {
+		for _, role := range roles[f.Client.Addr()] {
+			acting[0][role] = true
+		}
+		for _, role := range roles[f.Server.Addr()] {
+			acting[1][role] = true
+		}
+	}
 	present := func(want []string, client bool) bool {
-		for _, f := range relevant {
-			a := f.Server.Addr()
-			if client {
-				a = f.Client.Addr()
-			}
-			if hasRole(roles[a], want) {
+		side := acting[1]
+		if client {
+			side = acting[0]
+		}
+		for _, w := range want {
+			if w == RoleAny || side[w] {
 				return true
 			}
 		}
@@ -76,7 +88,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 			}
 			d.Match = strings.Join(notes, "; ")
 		}
-		fillDiffRow(&d, matched)
+		r.fillDiffRow(&d, matched)
 		switch {
 		case len(matched) == 0:
 			d.Status = DiffNotObserved
@@ -148,7 +160,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		}
 		label += " " + groupRoles(flows, roles, true) + " -> " + groupRoles(flows, roles, false)
 		d := DiffRow{Baseline: b.Name, Title: b.Title, Rule: label, Status: DiffExtra}
-		fillDiffRow(&d, flows)
+		r.fillDiffRow(&d, flows)
 		var reason string
 		if cr != nil {
 			word := "needed: "
@@ -203,7 +215,8 @@ func hasRole(have, want []string) bool {
 
 // fillDiffRow adds the flows and the blocked endpoints: an endpoint (client, server,
 // transport, port) is blocked when every flow to it failed.
-func fillDiffRow(d *DiffRow, flows []*Flow) {
+// At most maxDiffFlows flows are listed per row (FlowsTotal counts them all).
+func (r *Report) fillDiffRow(d *DiffRow, flows []*Flow) {
 	type ep struct {
 		c, s netip.AddrPort
 		t    string
@@ -211,8 +224,15 @@ func fillDiffRow(d *DiffRow, flows []*Flow) {
 	byEP := map[ep][]*Flow{}
 	var order []ep
 	partial := 0
+	d.FlowsTotal = len(flows)
 	for _, f := range flows {
-		d.Flows = append(d.Flows, flowReport(f))
+		if len(d.Flows) < maxDiffFlows {
+			if f.ID < len(r.Flows) && len(r.Flows) == len(r.flows) && r.flows[f.ID] == f {
+				d.Flows = append(d.Flows, r.Flows[f.ID])
+			} else {
+				d.Flows = append(d.Flows, flowReport(f))
+			}
+		}
 		k := ep{netip.AddrPortFrom(f.Client.Addr(), 0), f.Server, f.Transport}
 		if byEP[k] == nil {
 			order = append(order, k)
@@ -243,7 +263,7 @@ func fillDiffRow(d *DiffRow, flows []*Flow) {
 	}
 	var parts []string
 	if len(d.Blocked) > 0 {
-		parts = append(parts, "blocked: "+strings.Join(d.Blocked, "; "))
+		parts = append(parts, "blocked: "+strings.Join(uniqueStrings(d.Blocked, 5), "; "))
 	}
 	if len(ok) > 0 {
 		s := "works: " + strings.Join(uniqueStrings(ok, 4), ", ")
@@ -293,11 +313,21 @@ func blockedWords(list []*Flow) string {
 
 func uniqueStrings(list []string, max int) []string {
 	var out []string
+	seen := map[string]bool{}
+	more := 0
 	for _, s := range list {
-		out = appendUnique(out, s)
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		if len(out) < max {
+			out = append(out, s)
+		} else {
+			more++
+		}
 	}
-	if len(out) > max {
-		out = append(out[:max], fmt.Sprintf("and %d more", len(out)-max))
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", more))
 	}
 	return out
 }
@@ -309,7 +339,7 @@ func addrList(flows []*Flow, client bool) string {
 		if client {
 			a = f.Client.Addr()
 		}
-		out = appendUnique(out, a.String())
+		out = append(out, a.String())
 	}
 	return strings.Join(uniqueStrings(out, 3), ", ")
 }
@@ -337,14 +367,19 @@ func dynPorts(flows []*Flow) string {
 func groupRoles(flows []*Flow, roles map[netip.Addr][]string, client bool) string {
 	var names []string
 	var bare []string
+	seen := map[netip.Addr]bool{}
 	for _, f := range flows {
 		a := f.Server.Addr()
 		if client {
 			a = f.Client.Addr()
 		}
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
 		rs := roles[a]
 		if len(rs) == 0 {
-			bare = appendUnique(bare, a.String())
+			bare = append(bare, a.String())
 			continue
 		}
 		for _, r := range rs {

@@ -21,6 +21,8 @@ type DiffRow struct {
 	Status   string       `json:"status"`
 	Reason   string       `json:"reason,omitempty"`
 	Flows    []FlowReport `json:"flows"`
+	// FlowsTotal counts the flows; Flows lists at most the first 200.
+	FlowsTotal int `json:"flows_total"`
 	// RowID is the baseline row's id ("" for extra); Match says how roles were matched
 	// when the capture has no host in a role the row names.
 	RowID string `json:"row,omitempty"`
@@ -49,6 +51,8 @@ type Rule struct {
 	// Unblocks lists the blocked flows this rule lets through.
 	Unblocks []string       `json:"unblocks,omitempty"`
 	Evidence []RuleEvidence `json:"evidence"`
+	// FlowCount counts the flows; Evidence lists at most the first 50.
+	FlowCount int `json:"flow_count"`
 	// Dynamic rules cover dynamic RPC ports: the observed ones change at each restart.
 	Dynamic      bool   `json:"dynamic,omitempty"`
 	DynamicRange string `json:"dynamic_range,omitempty"`
@@ -446,7 +450,7 @@ func (r *Report) writeDiff(w *errWriter, o TextOptions) {
 	t := newTable(w, o.Width)
 	t.Header("STATUS", "FLOW", "FLOWS", "WHY")
 	for _, d := range r.Diff {
-		t.Append([]string{d.Status, d.Rule, strconv.Itoa(len(d.Flows)), d.Reason})
+		t.Append([]string{d.Status, d.Rule, strconv.Itoa(d.FlowsTotal), d.Reason})
 	}
 	t.Render()
 	w.printf("\n")

@@ -174,7 +174,7 @@ func (r *Report) ApplyRoles(overrides []RoleOverride) error {
 			continue
 		}
 		sm := ev[s]
-		if sm == nil || !hasServerRole(sm) {
+		if sm == nil || !hasServerRole(sm) || len(ev[c][RoleClient]) >= 3 {
 			continue
 		}
 		var names []string

@@ -44,6 +44,9 @@ func ParseAggregate(s string) (RuleOptions, error) {
 	return o, nil
 }
 
+// At most maxRuleEvidence flows are listed per rule (FlowCount counts them all).
+const maxRuleEvidence = 50
+
 // RuleEvidence is one flow a rule is for.
 type RuleEvidence struct {
 	Client     string `json:"client"`
@@ -81,19 +84,19 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	type atom struct {
 		flows []*Flow
 	}
-	groups := map[groupKey]map[uint16]map[string]*atom{}
+	groups := map[groupKey]map[uint16]map[netip.Prefix]*atom{}
 	var gorder []groupKey
 	epm := map[netip.Addr]bool{}
 	// An endpoint (source, destination, transport, port) is blocked when every flow to it failed.
 	type epKey struct {
-		src       string
+		src       netip.Prefix
 		dst       netip.AddrPort
 		transport string
 	}
 	works := map[epKey]bool{}
 	for _, f := range r.flows {
 		if enrollmentRelevant(f) && !f.IsFailure() {
-			works[epKey{ruleSource(f.Client.Addr(), o), f.Server, f.Transport}] = true
+			works[epKey{sourcePrefix(f.Client.Addr(), o), f.Server, f.Transport}] = true
 		}
 	}
 	for _, f := range r.flows {
@@ -103,17 +106,17 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		if f.Transport == "tcp" && f.Server.Port() == 135 {
 			epm[f.Server.Addr()] = true
 		}
-		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f), !works[epKey{ruleSource(f.Client.Addr(), o), f.Server, f.Transport}]}
+		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f), !works[epKey{sourcePrefix(f.Client.Addr(), o), f.Server, f.Transport}]}
 		g := groups[k]
 		if g == nil {
-			g = map[uint16]map[string]*atom{}
+			g = map[uint16]map[netip.Prefix]*atom{}
 			groups[k] = g
 			gorder = append(gorder, k)
 		}
-		src := ruleSource(f.Client.Addr(), o)
+		src := sourcePrefix(f.Client.Addr(), o)
 		m := g[f.Server.Port()]
 		if m == nil {
-			m = map[string]*atom{}
+			m = map[netip.Prefix]*atom{}
 			g[f.Server.Port()] = m
 		}
 		a := m[src]
@@ -128,16 +131,23 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		g := groups[k]
 		// Ports with the same source set share a rule.
 		bySources := map[string][]uint16{}
+		srcsOf := map[string][]netip.Prefix{}
 		var sorder []string
 		for port, m := range g {
-			srcs := make([]string, 0, len(m))
+			srcs := make([]netip.Prefix, 0, len(m))
 			for s := range m {
 				srcs = append(srcs, s)
 			}
-			sortAddrStrings(srcs)
-			key := strings.Join(srcs, " ")
+			sortPrefixes(srcs)
+			var kb strings.Builder
+			for _, s := range srcs {
+				kb.WriteString(s.String())
+				kb.WriteByte(' ')
+			}
+			key := kb.String()
 			if bySources[key] == nil {
 				sorder = append(sorder, key)
+				srcsOf[key] = srcs
 			}
 			bySources[key] = append(bySources[key], port)
 		}
@@ -145,10 +155,13 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		for _, key := range sorder {
 			ports := bySources[key]
 			sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
-			srcs := strings.Split(key, " ")
+			var srcs []string
 			var flows []*Flow
+			for _, s := range srcsOf[key] {
+				srcs = append(srcs, sourceString(s))
+			}
 			for _, p := range ports {
-				for _, s := range srcs {
+				for _, s := range srcsOf[key] {
 					flows = append(flows, g[p][s].flows...)
 				}
 			}
@@ -180,6 +193,37 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		return a.Transport < b.Transport
 	})
 	return rules
+}
+
+// sourcePrefix is a flow's source as a rule sees it: the address, or its prefix when
+// aggregating.
+func sourcePrefix(a netip.Addr, o RuleOptions) netip.Prefix {
+	bits := o.AggregateV4
+	if a.Is6() && !a.Is4In6() {
+		bits = o.AggregateV6
+	}
+	if bits == 0 || bits >= a.BitLen() {
+		return netip.PrefixFrom(a, a.BitLen())
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// sourceString prints a single address without its /32 or /128.
+func sourceString(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+func sortPrefixes(list []netip.Prefix) {
+	sort.Slice(list, func(i, j int) bool {
+		if c := list[i].Addr().Compare(list[j].Addr()); c != 0 {
+			return c < 0
+		}
+		return list[i].Bits() < list[j].Bits()
+	})
 }
 
 func ruleSource(a netip.Addr, o RuleOptions) string {
@@ -217,7 +261,23 @@ func lessAddrString(a, b string) bool {
 }
 
 func sortAddrStrings(list []string) {
-	sort.Slice(list, func(i, j int) bool { return lessAddrString(list[i], list[j]) })
+	type kv struct {
+		s string
+		p netip.Prefix
+	}
+	tmp := make([]kv, len(list))
+	for i, s := range list {
+		tmp[i] = kv{s, parseSource(s)}
+	}
+	sort.Slice(tmp, func(i, j int) bool {
+		if c := tmp[i].p.Addr().Compare(tmp[j].p.Addr()); c != 0 {
+			return c < 0
+		}
+		return tmp[i].p.Bits() < tmp[j].p.Bits()
+	})
+	for i := range tmp {
+		list[i] = tmp[i].s
+	}
 }
 
 // portRanges collapses sorted ports into ranges.
@@ -270,6 +330,13 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 		}
 		byEP[k] = append(byEP[k], f)
 		rule.Services = appendUnique(rule.Services, serviceLabel(f))
+		rule.FlowCount++
+		if caInterfaces[f.RPCInterface] || strings.Contains(f.RPCInterface, "CCertRequestD") {
+			caIface = true
+		}
+		if len(rule.Evidence) >= maxRuleEvidence {
+			continue
+		}
 		ev := RuleEvidence{Client: f.Client.Addr().String(), Server: f.Server.Addr().String(), Port: f.Server.Port(),
 			Service: serviceLabel(f), Outcome: f.Outcome, FirstFrame: f.FirstFrame.Frame,
 			First: f.First.UTC().Format("2006-01-02T15:04:05.000Z")}
@@ -277,9 +344,6 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 			ev.Capture = r.Captures[f.FirstFrame.File].File
 		}
 		rule.Evidence = append(rule.Evidence, ev)
-		if caInterfaces[f.RPCInterface] || strings.Contains(f.RPCInterface, "CCertRequestD") {
-			caIface = true
-		}
 	}
 	for _, k := range eorder {
 		list := byEP[k]
@@ -299,13 +363,12 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 	}
 	// Why: per port, the services, how many flows, their outcomes and the first one.
 	var parts []string
+	byPort := map[uint16][]*Flow{}
+	for _, f := range flows {
+		byPort[f.Server.Port()] = append(byPort[f.Server.Port()], f)
+	}
 	for _, p := range rule.portList {
-		var pf []*Flow
-		for _, f := range flows {
-			if f.Server.Port() == p {
-				pf = append(pf, f)
-			}
-		}
+		pf := byPort[p]
 		var svcs []string
 		outc := map[string]int{}
 		for _, f := range pf {
