@@ -8,22 +8,29 @@ DEMO_CAPTURE ?= testdata/captures/lab-ldaps-and-dynrpc-dropped.pcapng
 FUZZTIME ?= 1m
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-system build build-nocgo build-windows demo test test-short bench fuzz lint lab clean
+.PHONY: all deps deps-system deps-web twopoint build build-nocgo build-windows demo test test-short bench fuzz lint lab clean
 
 all: build
 
-# System packages: libpcap-dev for live capture (cgo), tshark and nftables for the tests that compare
-# with the reference dissector. Installed only when missing.
+# System packages: libpcap-dev for live capture (cgo); tshark (the reference dissector),
+# nftables and iproute2 (namespace tests), chromium (the HTML report's browser test) for the
+# tests. Installed only when missing.
 deps-system:
 	@missing=""; \
-	for p in libpcap-dev tshark nftables iproute2; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in libpcap-dev tshark nftables iproute2 chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install (Debian: apt-get install golang-go, 1.22 or later)"; exit 1; }
 
-deps: deps-system
+# The Mermaid parser the Markdown test checks graphs with (npm, when node is installed).
+deps-web:
+	@if command -v npm >/dev/null; then \
+		[ -d testdata/web/node_modules ] || (cd testdata/web && npm ci --no-audit --no-fund --loglevel=error); \
+	else echo "npm not found: the Mermaid check of the Markdown report will be skipped"; fi
+
+deps: deps-system deps-web
 	$(GO) mod download
 
 build: deps
@@ -68,6 +75,10 @@ lint:
 
 lab:
 	bash testdata/lab/run.sh
+
+# Regenerates the two-point captures (root: namespaces, nftables, tcpdump).
+twopoint:
+	bash testdata/twopoint/run.sh
 
 clean:
 	rm -rf bin testdata/cache

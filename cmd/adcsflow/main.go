@@ -21,7 +21,9 @@ const (
 const usage = `adcsflow: what an AD CS enrollment tried on the network, what was blocked, and the rules that fix it
 
 usage:
-  adcsflow analyze [--format text|json|csv] FILE...   flows, outcomes and decoder findings
+  adcsflow analyze [--format text|json|csv|markdown|html] [--point NAME=FILE]... FILE...
+                  flows, outcomes, decoder findings, dynamic RPC, diff and rules; with captures
+                  from two points (client and server side), where each failed flow was lost
   adcsflow capture -i IFACE [--filter BPF] [--duration 2m] [--count N] [--write FILE.pcapng] [--force]
                   [--snaplen N] [--format text|json|csv]   live capture, then the same report
   adcsflow capture --list-interfaces                  interfaces to capture on
