@@ -2,9 +2,12 @@ package analyzer
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/adcsflow/adcsflow/decoders/dcerpc"
 	"github.com/adcsflow/adcsflow/decoders/dcom"
+	"github.com/adcsflow/adcsflow/decoders/gssapi"
+	"github.com/adcsflow/adcsflow/decoders/kerberos"
 	"github.com/adcsflow/adcsflow/decoders/smb"
 )
 
@@ -205,6 +208,12 @@ func (r *rpcConn) pdu(c *appCtx, dir int, b []byte) {
 	d := rpcDetails(c)
 	if p.HasAuth && d.Auth == nil && p.Auth.Type != 0 {
 		d.Auth = &RPCAuth{Type: p.Auth.TypeName(), Level: p.Auth.LevelName()}
+	}
+	if p.HasAuth && (p.PType == dcerpc.PTypeBind || p.PType == dcerpc.PTypeAlterContext) && d.Auth != nil && d.Auth.Target == "" {
+		if sname := kerberosTarget(p.Auth.Value); sname != "" {
+			d.Auth.Target = sname
+			c.a.addName(c.f.Server.Addr(), hostOfSName(sname))
+		}
 	}
 	if p.Encrypted {
 		d.Encrypted = true
@@ -499,4 +508,32 @@ func (a *Analyzer) rpcBound(f *Flow, iface dcerpc.UUID) {
 		}
 		f.RPCBindMismatch = "assigned for " + as.Interface + " but bound " + name
 	}
+}
+
+// kerberosTarget returns the service name of the Kerberos AP-REQ in an auth token (the
+// ticket the client presents names the server it talks to), or "".
+func kerberosTarget(token []byte) string {
+	ap, err := gssapi.KerberosAPReq(token)
+	if err != nil {
+		return ""
+	}
+	m, err := kerberos.Parse(ap)
+	if err != nil || m.Type != kerberos.TypeAPReq {
+		return ""
+	}
+	return m.SName
+}
+
+// hostOfSName is the host of a service principal such as RPCSS/ca01.corp.example or
+// ldap/dc01.corp.example:389, or "" when it names no host (krbtgt/REALM).
+func hostOfSName(sname string) string {
+	parts := strings.Split(sname, "/")
+	if len(parts) < 2 || strings.EqualFold(parts[0], "krbtgt") {
+		return ""
+	}
+	host := parts[1]
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return host
 }

@@ -153,4 +153,6 @@ type RPCFault struct {
 type RPCAuth struct {
 	Type  string `json:"type"`
 	Level string `json:"level"`
+	// Target is the Kerberos service name the client's ticket was for (RPCSS/ca01...).
+	Target string `json:"target,omitempty"`
 }

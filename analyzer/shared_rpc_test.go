@@ -66,3 +66,26 @@ func TestSharedCapturesRPC(t *testing.T) {
 		})
 	}
 }
+
+// The Kerberos ticket in a DCE/RPC bind names the server it was sent to (tshark:
+// kerberos.SNameString RPCSS/BLACKCLOVER-DC.SRT-AD.local in frame 5).
+func TestKerberosBindNamesServer(t *testing.T) {
+	loadShared(t)
+	rep, err := AnalyzeFiles([]string{sharedCaptures + "/zeek__dce-rpc_kerberos135_auth__dcom_remotecreateinstance_no_followup.pcapng"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range rep.Hosts {
+		if h.Addr.String() == "10.10.10.100" {
+			names = h.Names
+		}
+	}
+	if len(names) == 0 || names[0] != "BLACKCLOVER-DC.SRT-AD.local" {
+		t.Errorf("names of 10.10.10.100: %v", names)
+	}
+	auth := rep.Flows[0].Details.DCERPC.Auth
+	if auth == nil || auth.Target != "RPCSS/BLACKCLOVER-DC.SRT-AD.local" || auth.Type != "spnego" {
+		t.Errorf("auth %+v", auth)
+	}
+}
