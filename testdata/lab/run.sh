@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # adcsflow lab: a Samba AD DC, an HTTPS stand-in for CES, a client and a firewalling router in
 # network namespaces; real clients (MIT Kerberos, OpenLDAP, impacket, curl) run once per firewall
-# scenario while tcpdump records on both sides of the router. Writes
-# testdata/captures/lab-<scenario>.{pcapng,server.pcapng,truth.json,tshark.json}.
+# scenario while tcpdump records on both sides of the router, and the freshly built
+# `adcsflow capture` records on the client beside tcpdump. Writes
+# testdata/captures/lab-<scenario>.{pcapng,server.pcapng,truth.json,tshark.json}, then checks
+# them: the lab tests of analyzer/ and cmd/adcsflow (go test -run TestLabScenarios) on the new
+# captures and on the live adcsflow captures, and the live report against the tcpdump analysis.
 #
 # usage (as root on Debian 12):  testdata/lab/run.sh [SCENARIO...]     (default: all scenarios)
 # env: LAB_KEEP=1 keeps the work directory (/tmp/adcslab.*) for inspection.
 #      LAB_SKIP_APT=1 skips the apt-get step (packages already installed).
+#      LAB_OUT=DIR writes the captures there instead of testdata/captures.
+#      LAB_SKIP_TESTS=1 skips the checks at the end.  GO=path: the go command (default go).
 set -Eeuo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CAPTURES=$(cd "$LAB_DIR/../captures" 2>/dev/null && pwd || { mkdir -p "$LAB_DIR/../captures" && cd "$LAB_DIR/../captures" && pwd; })
+REPO_ROOT=$(cd "$LAB_DIR/../.." && pwd)
+CAPTURES=${LAB_OUT:-$LAB_DIR/../captures}
+mkdir -p "$CAPTURES" && CAPTURES=$(cd "$CAPTURES" && pwd)
+GO=${GO:-go}
 DERIVE_TRUTH=${DERIVE_TRUTH:-$LAB_DIR/../../../shared/captures/derive_truth.py}
 [ -f "$DERIVE_TRUTH" ] || DERIVE_TRUTH=/work/shared/captures/derive_truth.py
 PY=/usr/bin/python3
@@ -34,7 +42,7 @@ CES_PATH=/LAB-CA_CES_Kerberos/service.svc
 SCENARIOS_ALL=(all-open ldaps-dropped dynrpc-dropped kpasswd-reset krb-udp-dropped kpasswd-udp-icmp
                ldaps-and-dynrpc-dropped)
 
-WORK="" PIDS=() NETNS_ETC_MADE=()
+WORK="" PIDS=() NETNS_ETC_MADE=() LIVE_FAILED=()
 declare -A RPC_PORTS=()
 
 # fd 3 = the script's own stderr: a trap can fire inside a function whose stderr is redirected to a
@@ -73,6 +81,17 @@ install_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     [ $made_prc = 1 ] && rm -f $prc
     return 0
+}
+
+# the adcsflow under test, built from this checkout (capture needs cgo and libpcap-dev)
+require_go() {
+    command -v "$GO" >/dev/null || die "no go command ('$GO'; under sudo: sudo env PATH=\"\$PATH\" ... or GO=/path/to/go)"
+}
+
+build_adcsflow() {
+    (cd "$REPO_ROOT" && "$GO" build -o "$WORK/adcsflow" ./cmd/adcsflow) >"$WORK/logs/go-build.log" 2>&1 \
+        || { cat "$WORK/logs/go-build.log" >&3; die "go build ./cmd/adcsflow failed"; }
+    log "adcsflow: built $WORK/adcsflow from $REPO_ROOT ($(cd "$REPO_ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 }
 
 make_workdir() {
@@ -120,10 +139,20 @@ cleanup() {
     exit $rc
 }
 
-# start CMD... in namespace NS in the background; remember its PID (ip netns exec execs, so $! is it)
-start_bg() {   # start_bg NS HOSTNAME LOGFILE CMD...; sets BG_PID (the exec chain keeps one PID)
+# start CMD... in namespace NS in the background; remember its PID. The command line is in_host's,
+# spelled out: `in_host ... &` would fork a bash subshell to run the function, and $! would be that
+# subshell, not the process (a TERM to it left tcpdump and samba running). A simple command in the
+# background is exec'd in the forked child, and ip netns exec, unshare and sh's exec keep that PID.
+start_bg() {   # start_bg NS HOSTNAME LOGFILE CMD...; sets BG_PID
     local ns=$1 name=$2 logf=$3; shift 3
-    in_host "$ns" "$name" "$@" >"$logf" 2>&1 &
+    ip netns exec "$ns" unshare --uts sh -c 'hostname "$0" && exec "$@"' "$name" "$@" >"$logf" 2>&1 &
+    BG_PID=$!
+    PIDS+=("$BG_PID")
+}
+
+start_bg_out() {   # start_bg_out NS HOSTNAME STDOUT STDERR CMD...: like start_bg, stdout kept apart
+    local ns=$1 name=$2 outf=$3 errf=$4; shift 4
+    ip netns exec "$ns" unshare --uts sh -c 'hostname "$0" && exec "$@"' "$name" "$@" >"$outf" 2>"$errf" &
     BG_PID=$!
     PIDS+=("$BG_PID")
 }
@@ -368,6 +397,10 @@ EOF
 }
 
 # --- step 6: captures ---------------------------------------------------------------------------------
+# Beside the client-side tcpdump, `adcsflow capture` (default AD CS filter) on the same interface:
+# $WORK/<s>.adcsflow.pcapng and its JSON report $WORK/<s>.adcsflow.json. --duration is only a
+# safety net; it is stopped with SIGINT like Ctrl-C (Go's signal.Notify re-enables the SIGINT
+# that bash ignores in background jobs).
 capture_start() {
     local s=$1
     start_bg "$NS_CLIENT" $CLIENT_HOST "$WORK/logs/tcpdump-client-$s.log" \
@@ -376,19 +409,43 @@ capture_start() {
     start_bg "$NS_ROUTER" router "$WORK/logs/tcpdump-server-$s.log" \
         tcpdump -i br-srv -U -s 0 -w "$WORK/run/$s.server.pcap" "net $LAB_NET"
     CAP_SERVER_PID=$BG_PID
+    rm -f "$WORK/$s.adcsflow.pcapng"
+    start_bg_out "$NS_CLIENT" $CLIENT_HOST "$WORK/$s.adcsflow.json" "$WORK/logs/adcsflow-capture-$s.log" \
+        "$WORK/adcsflow" capture -i eth0 --duration 10m --write "$WORK/$s.adcsflow.pcapng" --format json
+    CAP_LIVE_PID=$BG_PID
     local i
-    for i in $(seq 1 50); do
-        grep -q listening "$WORK/logs/tcpdump-client-$s.log" && grep -q listening "$WORK/logs/tcpdump-server-$s.log" && break
+    for i in $(seq 1 100); do
+        grep -q listening "$WORK/logs/tcpdump-client-$s.log" && grep -q listening "$WORK/logs/tcpdump-server-$s.log" \
+            && grep -q '^capturing on' "$WORK/logs/adcsflow-capture-$s.log" && break
+        kill -0 "$CAP_LIVE_PID" 2>/dev/null || { cat "$WORK/logs/adcsflow-capture-$s.log" >&3; die "adcsflow capture exited at start"; }
         sleep 0.1
     done
+    grep -q '^capturing on' "$WORK/logs/adcsflow-capture-$s.log" || die "adcsflow capture did not start in 10 s"
     sleep 0.5
+}
+
+# after its SIGINT: wait for that PID to write its report and exit (60 s, then TERM/KILL: a failure)
+stop_live_capture() {
+    local s=$1 pid=$CAP_LIVE_PID rc=0 i
+    for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        stop_pid "$pid"
+        LIVE_FAILED+=("$s: adcsflow capture did not exit within 60 s of SIGINT")
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    if [ $rc != 0 ]; then
+        LIVE_FAILED+=("$s: adcsflow capture exited with $rc (log $WORK/logs/adcsflow-capture-$s.log)")
+    fi
+    log "  adcsflow capture: rc=$rc, $(tail -1 "$WORK/logs/adcsflow-capture-$s.log")"
 }
 
 capture_stop() {
     local s=$1
     sleep 1.5   # late retransmissions / FINs
+    kill -INT "$CAP_LIVE_PID" 2>/dev/null || true
     stop_pid "$CAP_CLIENT_PID"   # TERM: background jobs of a script ignore SIGINT
     stop_pid "$CAP_SERVER_PID"
+    stop_live_capture "$s"
     local comment="adcsflow lab scenario $s; firewall: $(scenario_spec "$s" | sed 's/^$/none/')"
     editcap -F pcapng --capture-comment "$comment (client side, $CLIENT_IP eth0)" \
         "$WORK/run/$s.client.pcap" "$CAPTURES/lab-$s.pcapng"
@@ -479,6 +536,71 @@ run_scenario() {
     log "scenario $s: done in $((SECONDS - t0))s, $(du -k "$CAPTURES/lab-$s.pcapng" | cut -f1) KB"
 }
 
+# --- step 9: checks ---------------------------------------------------------------------------------------
+# The live report against the analysis of the tcpdump capture of the same scenario: the same flows
+# (5-tuple, service, outcome, RPC interface), the same endpoint-mapper hand-outs, the same diff.
+compare_live() {
+    local s=$1
+    "$WORK/adcsflow" analyze --format json "$CAPTURES/lab-$s.pcapng" >"$WORK/run/$s.tcpdump.json" 2>"$WORK/logs/analyze-$s.log" || true
+    $PY - "$WORK/$s.adcsflow.json" "$WORK/run/$s.tcpdump.json" <<'PYEOF'
+import json, sys
+def load(p):
+    with open(p) as f:
+        return json.load(f)
+def flows(r):
+    return sorted("%s %s:%s -> %s:%s %s %s %s" % (f["transport"], f["client"], f["client_port"], f["server"],
+                  f["server_port"], f.get("service", ""), f["outcome"], f.get("rpc_interface", "")) for f in r.get("flows") or [])
+def epm(r):
+    return sorted("%s:%s %s via %s used=%s" % (a.get("server"), a.get("port"), a.get("interface", ""), a.get("via", ""),
+                  a.get("used")) for a in r.get("rpc_assignments") or [])
+def diff(r):
+    return sorted("%s: %s, %d blocked" % (d["rule"], d["status"], len(d.get("blocked") or [])) for d in r.get("diff") or [])
+live, ref = load(sys.argv[1]), load(sys.argv[2])
+bad = 0
+for name, fn in (("flows", flows), ("rpc hand-outs", epm), ("diff", diff)):
+    a, b = fn(live), fn(ref)
+    if a != b:
+        bad += 1
+        print("%s differ: live capture only: %s; tcpdump capture only: %s" % (name, sorted(set(a) - set(b)), sorted(set(b) - set(a))))
+if not live.get("flows"):
+    bad += 1
+    print("the live capture has no flows")
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
+run_checks() {
+    [ "${LAB_SKIP_TESTS:-0}" = 1 ] && { log "checks skipped (LAB_SKIP_TESTS=1)"; return 0; }
+    local s failed=() live=$WORK/live
+    mkdir -p "$live"
+    for s in "$@"; do
+        if compare_live "$s" >"$WORK/logs/compare-$s.log" 2>&1; then
+            log "live vs tcpdump, $s: same flows, outcomes, hand-outs and diff"
+        else
+            failed+=("live vs tcpdump, $s: $(head -c 600 "$WORK/logs/compare-$s.log")")
+        fi
+        # the live capture beside the scenario's truth, for the same Go assertions
+        ln -sf "$WORK/$s.adcsflow.pcapng" "$live/lab-$s.pcapng"
+        ln -sf "$CAPTURES/lab-$s.truth.json" "$live/lab-$s.truth.json"
+    done
+    local dir what logf
+    for dir in "$CAPTURES" "$live"; do
+        what="tcpdump captures ($dir)" logf=$WORK/logs/go-test-captures.log
+        [ "$dir" = "$live" ] && what="live adcsflow captures ($dir)" logf=$WORK/logs/go-test-live.log
+        if (cd "$REPO_ROOT" && ADCSFLOW_LAB_DIR=$dir "$GO" test -count=1 -run 'TestLabScenarios' ./analyzer/ ./cmd/adcsflow/) \
+            >"$logf" 2>&1; then
+            log "go test -run TestLabScenarios on the $what: ok"
+        else
+            cat "$logf" >&3
+            failed+=("go test -run TestLabScenarios on the $what (log $logf)")
+        fi
+    done
+    failed+=(${LIVE_FAILED[@]+"${LIVE_FAILED[@]}"})
+    [ ${#failed[@]} = 0 ] && { log "checks: all passed"; return 0; }
+    for s in "${failed[@]}"; do log "FAILED: $s"; done
+    die "${#failed[@]} check(s) failed"
+}
+
 hold_for_debugging() {   # LAB_HOLD=1: keep the lab up (max 20 min) until $WORK/release exists
     [ "${LAB_HOLD:-0}" = 1 ] || return 0
     log "holding the lab up: touch $WORK/release to tear it down"
@@ -490,10 +612,12 @@ main() {
     local scenarios=("$@") t_start=$SECONDS
     [ ${#scenarios[@]} = 0 ] && scenarios=("${SCENARIOS_ALL[@]}")
     require_root
+    require_go
     install_packages
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     make_workdir
+    build_adcsflow
     create_namespaces
     configure_network
     make_lab_ca
@@ -506,8 +630,10 @@ main() {
     write_client_config
     local s
     for s in "${scenarios[@]}"; do run_scenario "$s"; done
-    log "all done in $((SECONDS - t_start))s (provisioning ${PROVISION_SECONDS}s)"
+    log "scenarios done in $((SECONDS - t_start))s (provisioning ${PROVISION_SECONDS}s)"
     hold_for_debugging
+    run_checks "${scenarios[@]}"
+    log "all done in $((SECONDS - t_start))s"
 }
 
 main "$@"
