@@ -2,8 +2,11 @@ package analyzer
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/adcsflow/adcsflow/analyzer/capgen"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -16,21 +19,21 @@ import (
 // BenchmarkAnalyze, which does all of the analysis with the analyzer's own in-order
 // reassembly (app.go). `make bench` runs both.
 
-type countStream struct{ n *int }
+type countStream struct{ f *countFactory }
 
 func (s countStream) Accept(*layers.TCP, gopacket.CaptureInfo, reassembly.TCPFlowDirection, reassembly.Sequence, *bool, reassembly.AssemblerContext) bool {
 	return true
 }
 func (s countStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
 	l, _ := sg.Lengths()
-	*s.n += l
+	s.f.n += l
 }
 func (s countStream) ReassemblyComplete(reassembly.AssemblerContext) bool { return true }
 
 type countFactory struct{ n int }
 
 func (f *countFactory) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
-	return countStream{&f.n}
+	return countStream{f}
 }
 
 type benchCtx struct{ ci gopacket.CaptureInfo }
@@ -88,5 +91,30 @@ func BenchmarkGopacketReassemblyOnly(b *testing.B) {
 			b.Fatal("nothing reassembled")
 		}
 		b.ReportMetric(float64(fac.n)/1e6, "MB-reassembled")
+	}
+}
+
+// reusedTuple writes two connections on one 4-tuple: the first refused with a reset, the
+// second (new ISN) established and carrying an LDAP simple bind and its response. Clients
+// reuse ports like this when they retry; the flow table makes it two flows (issue #2).
+func reusedTuple() *capgen.Capture {
+	c := capgen.New()
+	cl, srv := capgen.AP("10.0.1.20:50500"), capgen.AP("10.0.0.10:389")
+	c.Dial(cl, srv, 1000, 0).Refuse()
+	k := c.Dial(cl, srv, 900000, 0).Accept()
+	k.Send(true, []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00}, 0)
+	k.Send(false, []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00}, 0)
+	return c
+}
+
+// TestReassemblyReusedTuple: the second connection's bytes are decoded on the second flow.
+func TestReassemblyReusedTuple(t *testing.T) {
+	r := analyzeCapture(t, reusedTuple(), false)
+	if len(r.Flows) != 2 || r.Flows[0].Outcome != OutcomeReset || r.Flows[1].Outcome != OutcomeEstablished {
+		t.Fatalf("flows %v", flowLines(r))
+	}
+	d := r.Flows[1].Details
+	if d == nil || d.LDAP == nil || strings.Join(d.LDAP.Operations, ",") != "bindRequest,bindResponse" {
+		t.Errorf("second connection not decoded: %+v", d)
 	}
 }
