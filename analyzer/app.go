@@ -50,6 +50,20 @@ type protocol struct {
 	newHandler func(f *Flow) appHandler
 }
 
+// byContent makes a detector from a decoder's LooksLike: yes when it matches, maybe while
+// fewer than min bytes are there, no otherwise.
+func byContent(looksLike func([]byte) bool, min int) func(int, []byte) detection {
+	return func(_ int, b []byte) detection {
+		switch {
+		case looksLike(b):
+			return detectYes
+		case len(b) < min:
+			return detectMaybe
+		}
+		return detectNo
+	}
+}
+
 // protocols is the registry, filled by the app_*.go files.
 var protocols []*protocol
 

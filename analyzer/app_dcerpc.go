@@ -14,15 +14,7 @@ import (
 func init() {
 	registerProtocol(&protocol{
 		name: "dcerpc", tcp: true, ports: []uint16{135},
-		detect: func(dir int, b []byte) detection {
-			if dcerpc.LooksLike(b) {
-				return detectYes
-			}
-			if len(b) < dcerpc.HeaderLen {
-				return detectMaybe
-			}
-			return detectNo
-		},
+		detect: byContent(dcerpc.LooksLike, dcerpc.HeaderLen),
 		newHandler: func(f *Flow) appHandler {
 			if f.Server.Port() == 135 {
 				f.setService("epm")
@@ -58,13 +50,7 @@ func init() {
 	})
 }
 
-func rpcFrame(b []byte) (int, error) {
-	n, err := dcerpc.Frame(b)
-	if err == dcerpc.ErrNeedMore || (err == nil && n > len(b)) {
-		return 0, errNeedMore
-	}
-	return n, err
-}
+var rpcFrame = adaptFrame(dcerpc.Frame, dcerpc.ErrNeedMore)
 
 // rpcHandler decodes DCE/RPC over a TCP connection (the endpoint mapper on 135 and the
 // dynamic ports).
@@ -87,13 +73,7 @@ type smbHandler struct {
 
 func (h *smbHandler) gap(c *appCtx, dir int) {}
 
-func smbFrame(b []byte) (int, error) {
-	n, err := smb.FrameNBSS(b)
-	if err == smb.ErrNeedMore || (err == nil && n > len(b)) {
-		return 0, errNeedMore
-	}
-	return n, err
-}
+var smbFrame = adaptFrame(smb.FrameNBSS, smb.ErrNeedMore)
 
 const maxPipes = 64
 

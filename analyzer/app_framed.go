@@ -17,6 +17,18 @@ var errNeedMore = errors.New("need more")
 // errNeedMore, or another error when the bytes cannot be this protocol.
 type framer func([]byte) (int, error)
 
+// adaptFrame turns a decoder's framing function and its "need more" sentinel into a
+// framer: a length longer than the bytes at hand also means "wait".
+func adaptFrame(frame func([]byte) (int, error), needMore error) framer {
+	return func(b []byte) (int, error) {
+		n, err := frame(b)
+		if err == needMore || (err == nil && n > len(b)) {
+			return 0, errNeedMore
+		}
+		return n, err
+	}
+}
+
 // feedFramed runs a framer over data and hands each whole message to msg. It returns the
 // bytes consumed. A framing error is reported as malformed and ends decoding (everything
 // is consumed so that the bytes are not offered again).

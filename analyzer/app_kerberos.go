@@ -9,15 +9,7 @@ import (
 func init() {
 	registerProtocol(&protocol{
 		name: "kerberos", tcp: true, udp: true, ports: []uint16{88},
-		detect: func(dir int, b []byte) detection {
-			if kerberos.LooksLike(b) {
-				return detectYes
-			}
-			if len(b) < 8 {
-				return detectMaybe
-			}
-			return detectNo
-		},
+		detect: byContent(kerberos.LooksLike, 8),
 		newHandler: func(f *Flow) appHandler {
 			f.setService("kerberos")
 			return &kerberosHandler{}
@@ -25,15 +17,7 @@ func init() {
 	})
 	registerProtocol(&protocol{
 		name: "kpasswd", tcp: true, udp: true, ports: []uint16{464},
-		detect: func(dir int, b []byte) detection {
-			if kerberos.LooksLikeKpasswd(b) {
-				return detectYes
-			}
-			if len(b) < 10 {
-				return detectMaybe
-			}
-			return detectNo
-		},
+		detect: byContent(kerberos.LooksLikeKpasswd, 10),
 		newHandler: func(f *Flow) appHandler {
 			f.setService("kpasswd")
 			return &kpasswdHandler{}
@@ -41,16 +25,7 @@ func init() {
 	})
 }
 
-func kerberosFrame(b []byte) (int, error) {
-	n, err := kerberos.FrameTCP(b)
-	if err == kerberos.ErrNeedMore {
-		return 0, errNeedMore
-	}
-	if err == nil && n > len(b) {
-		return 0, errNeedMore
-	}
-	return n, err
-}
+var kerberosFrame = adaptFrame(kerberos.FrameTCP, kerberos.ErrNeedMore)
 
 type kerberosHandler struct{}
 

@@ -9,15 +9,7 @@ import (
 func init() {
 	registerProtocol(&protocol{
 		name: "ldap", tcp: true, udp: true, ports: []uint16{389, 3268},
-		detect: func(dir int, b []byte) detection {
-			if ldap.LooksLike(b) {
-				return detectYes
-			}
-			if len(b) < 12 {
-				return detectMaybe
-			}
-			return detectNo
-		},
+		detect: byContent(ldap.LooksLike, 12),
 		newHandler: func(f *Flow) appHandler {
 			f.setService(ldapService(f))
 			return &ldapHandler{}
@@ -35,21 +27,9 @@ func ldapService(f *Flow) string {
 	return "ldap"
 }
 
-func ldapFrame(b []byte) (int, error) {
-	n, err := ldap.Frame(b)
-	if err == ldap.ErrNeedMore || (err == nil && n > len(b)) {
-		return 0, errNeedMore
-	}
-	return n, err
-}
+var ldapFrame = adaptFrame(ldap.Frame, ldap.ErrNeedMore)
 
-func ldapSASLFrame(b []byte) (int, error) {
-	n, err := ldap.FrameSASL(b)
-	if err == ldap.ErrNeedMore || (err == nil && n > len(b)) {
-		return 0, errNeedMore
-	}
-	return n, err
-}
+var ldapSASLFrame = adaptFrame(ldap.FrameSASL, ldap.ErrNeedMore)
 
 // ldapHandler decodes LDAP and CLDAP; after StartTLS it hands the flow to TLS, after a
 // SASL bind with a security layer it recognises the wrapped buffers.

@@ -9,15 +9,7 @@ import (
 func init() {
 	registerProtocol(&protocol{
 		name: "tls", tcp: true, ports: []uint16{443, 636, 3269, 5986, 9389},
-		detect: func(dir int, b []byte) detection {
-			if tls.LooksLike(b) {
-				return detectYes
-			}
-			if len(b) < 6 {
-				return detectMaybe
-			}
-			return detectNo
-		},
+		detect: byContent(tls.LooksLike, 6),
 		newHandler: func(f *Flow) appHandler {
 			f.setService(tlsService(f.Server.Port()))
 			return &tlsHandler{}
@@ -36,13 +28,7 @@ func tlsService(port uint16) string {
 	return "tls"
 }
 
-func tlsFrame(b []byte) (int, error) {
-	n, err := tls.Frame(b)
-	if err == tls.ErrNeedMore || (err == nil && n > len(b)) {
-		return 0, errNeedMore
-	}
-	return n, err
-}
+var tlsFrame = adaptFrame(tls.Frame, tls.ErrNeedMore)
 
 // tlsHandler follows a TLS connection; LDAP hands over to it after StartTLS.
 type tlsHandler struct {
