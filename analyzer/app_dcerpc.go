@@ -17,9 +17,9 @@ func init() {
 		detect: byContent(dcerpc.LooksLike, dcerpc.HeaderLen),
 		newHandler: func(f *Flow) appHandler {
 			if f.Server.Port() == 135 {
-				f.setService("epm")
+				f.Service = "epm"
 			} else {
-				f.setService("msrpc")
+				f.Service = "msrpc"
 			}
 			return &rpcHandler{conn: newRPCConn()}
 		},
@@ -44,7 +44,7 @@ func init() {
 			return detectNo
 		},
 		newHandler: func(f *Flow) appHandler {
-			f.setService("smb")
+			f.Service = "smb"
 			return &smbHandler{pipes: map[string]*rpcConn{}, byMsg: map[uint64]string{}}
 		},
 	})

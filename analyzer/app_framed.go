@@ -74,6 +74,3 @@ func addItem(list []string, s string) []string {
 	}
 	return append(list, s)
 }
-
-// serviceForPort picks among names by the flow's server port.
-func (f *Flow) setService(s string) { f.Service = s }

@@ -21,7 +21,7 @@ func init() {
 		},
 		newHandler: func(f *Flow) appHandler {
 			if f.Service != "rpc-over-http" && f.Service != "winrm" {
-				f.setService("http")
+				f.Service = "http"
 			}
 			return &httpHandler{}
 		},

@@ -11,7 +11,7 @@ func init() {
 		name: "kerberos", tcp: true, udp: true, ports: []uint16{88},
 		detect: byContent(kerberos.LooksLike, 8),
 		newHandler: func(f *Flow) appHandler {
-			f.setService("kerberos")
+			f.Service = "kerberos"
 			return &kerberosHandler{}
 		},
 	})
@@ -19,7 +19,7 @@ func init() {
 		name: "kpasswd", tcp: true, udp: true, ports: []uint16{464},
 		detect: byContent(kerberos.LooksLikeKpasswd, 10),
 		newHandler: func(f *Flow) appHandler {
-			f.setService("kpasswd")
+			f.Service = "kpasswd"
 			return &kpasswdHandler{}
 		},
 	})

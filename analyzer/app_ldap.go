@@ -11,7 +11,7 @@ func init() {
 		name: "ldap", tcp: true, udp: true, ports: []uint16{389, 3268},
 		detect: byContent(ldap.LooksLike, 12),
 		newHandler: func(f *Flow) appHandler {
-			f.setService(ldapService(f))
+			f.Service = ldapService(f)
 			return &ldapHandler{}
 		},
 	})

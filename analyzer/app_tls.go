@@ -11,7 +11,7 @@ func init() {
 		name: "tls", tcp: true, ports: []uint16{443, 636, 3269, 5986, 9389},
 		detect: byContent(tls.LooksLike, 6),
 		newHandler: func(f *Flow) appHandler {
-			f.setService(tlsService(f.Server.Port()))
+			f.Service = tlsService(f.Server.Port())
 			return &tlsHandler{}
 		},
 	})

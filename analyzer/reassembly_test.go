@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -44,53 +45,60 @@ type benchCtx struct{ ci gopacket.CaptureInfo }
 
 func (c *benchCtx) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
+// gopacketReassemble reads a capture and feeds its TCP segments to gopacket's reassembly
+// alone (no flow table, no decoders). With flush, what is still held at the end is
+// flushed out too.
+func gopacketReassemble(tb testing.TB, path string, flush bool) *countFactory {
+	src, err := openFile(path, 0, &CaptureInfo{File: path})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := newDecoder()
+	fac := &countFactory{}
+	asm := reassembly.NewAssembler(reassembly.NewStreamPool(fac))
+	ctx := &benchCtx{}
+	for n := 0; ; n++ {
+		p, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		first, _ := firstLayer(p.Link, p.Data)
+		d.decoded = d.decoded[:0]
+		_ = d.parser(first).DecodeLayers(p.Data, &d.decoded)
+		var netFlow gopacket.Flow
+		isTCP := false
+		for _, lt := range d.decoded {
+			switch lt {
+			case layers.LayerTypeIPv4:
+				netFlow = d.ip4.NetworkFlow()
+			case layers.LayerTypeIPv6:
+				netFlow = d.ip6.NetworkFlow()
+			case layers.LayerTypeTCP:
+				isTCP = true
+			}
+		}
+		if !isTCP {
+			continue
+		}
+		ctx.ci = gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length}
+		asm.AssembleWithContext(netFlow, &d.tcp, ctx)
+		if n%10000 == 0 {
+			asm.FlushCloseOlderThan(p.Timestamp.Add(-time.Minute))
+		}
+	}
+	if flush {
+		asm.FlushAll()
+	}
+	return fac
+}
+
 func BenchmarkGopacketReassemblyOnly(b *testing.B) {
 	path, size := benchCapture(b)
 	b.SetBytes(size)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		info := &CaptureInfo{File: path}
-		src, err := openFile(path, 0, info)
-		if err != nil {
-			b.Fatal(err)
-		}
-		d := newDecoder()
-		fac := &countFactory{}
-		asm := reassembly.NewAssembler(reassembly.NewStreamPool(fac))
-		ctx := &benchCtx{}
-		var last time.Time
-		for n := 0; ; n++ {
-			p, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			first, _ := firstLayer(p.Link, p.Data)
-			d.decoded = d.decoded[:0]
-			_ = d.parser(first).DecodeLayers(p.Data, &d.decoded)
-			var netFlow gopacket.Flow
-			isTCP := false
-			for _, lt := range d.decoded {
-				switch lt {
-				case layers.LayerTypeIPv4:
-					netFlow = d.ip4.NetworkFlow()
-				case layers.LayerTypeIPv6:
-					netFlow = d.ip6.NetworkFlow()
-				case layers.LayerTypeTCP:
-					isTCP = true
-				}
-			}
-			if !isTCP {
-				continue
-			}
-			ctx.ci = gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length}
-			asm.AssembleWithContext(netFlow, &d.tcp, ctx)
-			last = p.Timestamp
-			if n%10000 == 0 {
-				asm.FlushCloseOlderThan(last.Add(-time.Minute))
-			}
-		}
-		asm.FlushAll()
+		fac := gopacketReassemble(b, path, true)
 		if fac.n == 0 {
 			b.Fatal("nothing reassembled")
 		}
@@ -98,54 +106,50 @@ func BenchmarkGopacketReassemblyOnly(b *testing.B) {
 	}
 }
 
-// reusedTuple writes two connections on one 4-tuple: the first refused with a reset, the
-// second (new ISN) established and carrying an LDAP simple bind and its response. Clients
-// reuse ports like this when they retry; the flow table makes it two flows (issue #2).
-func reusedTuple() *capgen.Capture {
+// sameTuple writes a first connection attempt, then a second connection on the same
+// 4-tuple with a new ISN, established and carrying an LDAP simple bind and its response.
+// Clients reuse ports like this when they retry; the flow table makes it two flows.
+func sameTuple(port string, first func(c *capgen.Capture, cl, srv netip.AddrPort)) *capgen.Capture {
 	c := capgen.New()
-	cl, srv := capgen.AP("10.0.1.20:50500"), capgen.AP("10.0.0.10:389")
-	c.Dial(cl, srv, 1000, 0).Refuse()
+	cl, srv := capgen.AP("10.0.1.20:"+port), capgen.AP("10.0.0.10:389")
+	first(c, cl, srv)
 	k := c.Dial(cl, srv, 900000, 0).Accept()
 	k.Send(true, []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00}, 0)
 	k.Send(false, []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00}, 0)
 	return c
 }
 
-// TestReassemblyReusedTuple: the second connection's bytes are decoded on the second flow.
-func TestReassemblyReusedTuple(t *testing.T) {
-	r := analyzeCapture(t, reusedTuple(), false)
-	if len(r.Flows) != 2 || r.Flows[0].Outcome != OutcomeReset || r.Flows[1].Outcome != OutcomeEstablished {
-		t.Fatalf("flows %v", flowLines(r))
-	}
-	d := r.Flows[1].Details
-	if d == nil || d.LDAP == nil || strings.Join(d.LDAP.Operations, ",") != "bindRequest,bindResponse" {
-		t.Errorf("second connection not decoded: %+v", d)
-	}
+// refusedThenNew: the first attempt is refused with a reset.
+func refusedThenNew() *capgen.Capture {
+	return sameTuple("50500", func(c *capgen.Capture, cl, srv netip.AddrPort) { c.Dial(cl, srv, 1000, 0).Refuse() })
 }
 
-// retryTuple writes a connection attempt that gets no answer (two SYNs) followed by a
-// retry from the same source port with a new ISN that succeeds and carries an LDAP bind
-// and its response: two flows in the flow table (a new ISN starts a new flow).
+// retryTuple: the first attempt gets no answer (two SYNs).
 func retryTuple() *capgen.Capture {
-	c := capgen.New()
-	cl, srv := capgen.AP("10.0.1.20:50501"), capgen.AP("10.0.0.10:389")
-	c.Dial(cl, srv, 1000, 1)
-	k := c.Dial(cl, srv, 900000, 0).Accept()
-	k.Send(true, []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00}, 0)
-	k.Send(false, []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00}, 0)
-	return c
+	return sameTuple("50501", func(c *capgen.Capture, cl, srv netip.AddrPort) { c.Dial(cl, srv, 1000, 1) })
 }
 
-// TestReassemblyRetryNewISN: the retry's request and response are decoded on the second
-// flow, in order.
-func TestReassemblyRetryNewISN(t *testing.T) {
-	r := analyzeCapture(t, retryTuple(), false)
-	if len(r.Flows) != 2 || r.Flows[0].Outcome != OutcomeNoAnswer || r.Flows[1].Outcome != OutcomeEstablished {
-		t.Fatalf("flows %v", flowLines(r))
-	}
-	d := r.Flows[1].Details
-	if d == nil || d.LDAP == nil || strings.Join(d.LDAP.Operations, ",") != "bindRequest,bindResponse" {
-		t.Errorf("retry not decoded in order: %+v", d)
+// TestReassemblySameTuple: the second connection's request and response are decoded on
+// the second flow, in order.
+func TestReassemblySameTuple(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		c     *capgen.Capture
+		first string
+	}{
+		{"refused then new", refusedThenNew(), OutcomeReset},
+		{"unanswered then retry", retryTuple(), OutcomeNoAnswer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := analyzeCapture(t, tc.c, false)
+			if len(r.Flows) != 2 || r.Flows[0].Outcome != tc.first || r.Flows[1].Outcome != OutcomeEstablished {
+				t.Fatalf("flows %v", flowLines(r))
+			}
+			d := r.Flows[1].Details
+			if d == nil || d.LDAP == nil || strings.Join(d.LDAP.Operations, ",") != "bindRequest,bindResponse" {
+				t.Errorf("second connection not decoded in order: %+v", d)
+			}
+		})
 	}
 }
 
@@ -163,25 +167,7 @@ func TestGopacketReassemblyRetryNewISN(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := writeTemp(t, "retry.pcap", func(w *bytes.Buffer) error { _, err := w.Write(buf.Bytes()); return err })
-	src, err := openFile(p, 0, &CaptureInfo{File: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := newDecoder()
-	fac := &countFactory{}
-	asm := reassembly.NewAssembler(reassembly.NewStreamPool(fac))
-	ctx := &benchCtx{}
-	for {
-		pk, err := src.Next()
-		if err == io.EOF {
-			break
-		}
-		first, _ := firstLayer(pk.Link, pk.Data)
-		d.decoded = d.decoded[:0]
-		_ = d.parser(first).DecodeLayers(pk.Data, &d.decoded)
-		ctx.ci = gopacket.CaptureInfo{Timestamp: pk.Timestamp, CaptureLength: len(pk.Data), Length: pk.Length}
-		asm.AssembleWithContext(d.ip4.NetworkFlow(), &d.tcp, ctx)
-	}
+	fac := gopacketReassemble(t, p, false)
 	if fac.toServer != 0 {
 		t.Fatalf("gopacket delivered the retry's request in order (%d bytes): revisit the choice in app.go", fac.toServer)
 	}
