@@ -57,8 +57,29 @@ test: deps
 test-short:
 	$(GO) test -short ./...
 
+# The issue #8 measurement (testdata/bench/main.go): generates once, into
+# $$ADCSFLOW_BENCH_CACHE (default ~/.cache/adcsflow-bench), a capture of >= 2.1 GB and >= 10.5 M
+# packets (capgen.WriteMix) and its half, then times adcsflow analyze, tcpdump -r, tshark and cat
+# on it side by side and prints the targets; exits 1 when one is not met. Flags go in BENCH_ARGS:
+#   make bench BENCH_ARGS='-runs 3 -tshark-runs 1 -args "--workers 1"'
+BENCH_ARGS ?=
+PROFILE_DIR ?= $(or $(ADCSFLOW_BENCH_CACHE),$(HOME)/.cache/adcsflow-bench)/profile
 bench: deps
+	$(GO) vet ./testdata/bench
+	$(GO) run ./testdata/bench $(BENCH_ARGS)
+
+# The analyzer's own Go benchmarks (copies of a lab capture).
+bench-go: deps
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3x ./analyzer/
+
+# CPU and memory profiles of analyzing the bench capture in process (ADCSFLOW_BENCH_FILE=another file).
+profile:
+	@mkdir -p $(PROFILE_DIR)
+	$(GO) test -c -o $(PROFILE_DIR)/bench.test ./testdata/bench
+	cd $(PROFILE_DIR) && ./bench.test -test.run='^$$' -test.bench=BenchmarkMix -test.benchtime=1x -test.benchmem \
+		-test.cpuprofile=cpu.pprof -test.memprofile=mem.pprof
+	@echo "go tool pprof -http=: $(PROFILE_DIR)/bench.test $(PROFILE_DIR)/cpu.pprof"
+.PHONY: bench-go profile
 
 # Runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m).
 fuzz:
