@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"runtime"
 	"sort"
 	"time"
 
@@ -21,6 +22,9 @@ type Options struct {
 	MaxFlows int
 	// PointNames names the capture points of AnalyzeFiles' paths, in order ("" for none).
 	PointNames []string
+	// Workers is how many goroutines decode flows in parallel (parallel.go); 0 means one
+	// per CPU, 1 a single-threaded analysis. The report is the same for any number.
+	Workers int
 }
 
 const defaultMaxFlows = 1 << 20
@@ -40,6 +44,12 @@ type Analyzer struct {
 	evicted  int
 
 	bufferedTotal int
+
+	// seq numbers the packets of the analysis in the order they are handled (from 1); a
+	// flow remembers the seq of its first packet.
+	seq uint64
+	// shard is set on the workers of a parallel analysis (parallel.go).
+	shard *shardState
 
 	rpc   rpcState
 	names nameBook
@@ -75,6 +85,13 @@ func (a *Analyzer) FlowCount() int { return len(a.flows) }
 
 // Handle analyzes one packet.
 func (a *Analyzer) Handle(p Packet) {
+	a.count(p)
+	a.seq++
+	a.handlePacket(p)
+}
+
+// count does the per-capture bookkeeping of a packet (counts, times, link types).
+func (a *Analyzer) count(p Packet) {
 	a.packets++
 	if p.File >= 0 && p.File < len(a.captures) {
 		ci := a.captures[p.File]
@@ -103,6 +120,10 @@ func (a *Analyzer) Handle(p Packet) {
 	if p.Timestamp.After(a.last) {
 		a.last = p.Timestamp
 	}
+}
+
+// handlePacket decodes a packet and runs it through its flow.
+func (a *Analyzer) handlePacket(p Packet) {
 	seg := &a.seg
 	if a.dec.decode(p, seg) != decodedOK {
 		return
@@ -214,13 +235,20 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 		First:   ts, Last: ts, FirstFrame: ref, LastFrame: ref,
 		resetBy: -1,
 		app:     &appState{},
+		seq:     a.seq,
 	}
 	a.flows = append(a.flows, f)
 	if len(a.table) >= a.opts.MaxFlows {
 		a.evict()
 	}
 	a.table[key] = f
-	a.rpc.flowStarted(a, f)
+	if f.Transport == "tcp" {
+		if a.shard == nil {
+			a.rpc.flowStarted(a, f)
+		} else {
+			a.global(func(g *Analyzer) { g.rpc.flowStarted(g, f) })
+		}
+	}
 	return f
 }
 
@@ -282,11 +310,26 @@ func (a *Analyzer) Warn(msg string) { a.warnings = append(a.warnings, msg) }
 
 // Finish ends the analysis and returns the report.
 func (a *Analyzer) Finish() *Report {
+	a.releaseAll()
+	return a.report()
+}
+
+// releaseAll ends decoding on every flow still open, in the order the flows started.
+func (a *Analyzer) releaseAll() {
 	for _, f := range a.flows {
 		if f.app != nil {
+			if a.shard != nil {
+				a.seq = finalSeq + f.seq
+			}
 			c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame}
 			a.releaseApp(f, &c)
 		}
+	}
+}
+
+// report computes the outcomes, runs the analyses over all flows and builds the report.
+func (a *Analyzer) report() *Report {
+	for _, f := range a.flows {
 		f.finish()
 	}
 	if a.two.multi {
@@ -302,12 +345,27 @@ func (a *Analyzer) Finish() *Report {
 
 // AnalyzeFiles reads the captures (merged in time order) and analyzes them. It returns an
 // error wrapping ErrUnreadable when a file cannot be read at all; the report still covers
-// the files that could be read.
+// the files that could be read. Files that are the consecutive parts of one capture (cut
+// by size or time, fileset.go) are read one after the other as that capture; files from
+// several capture points are merged in time order (two-point analysis).
 func AnalyzeFiles(paths []string, opts Options) (*Report, error) {
 	a := New(opts)
+	order := make([]int, len(paths))
+	for i := range order {
+		order[i] = i
+	}
+	parts := false
+	if len(paths) > 1 && len(opts.PointNames) == 0 {
+		spans := make([]fileSpan, len(paths))
+		for i, p := range paths {
+			spans[i] = scanSpan(p)
+		}
+		parts, order = consecutiveParts(spans)
+	}
 	var srcs []Source
 	var errs []error
-	for i, p := range paths {
+	for _, i := range order {
+		p := paths[i]
 		info := &CaptureInfo{File: p}
 		if i < len(opts.PointNames) {
 			info.Point = opts.PointNames[i]
@@ -322,18 +380,37 @@ func AnalyzeFiles(paths []string, opts Options) (*Report, error) {
 		}
 		srcs = append(srcs, s)
 	}
+	if parts {
+		a.two.multi = false
+	}
 	if len(srcs) > 0 {
-		src := NewMergeSource(srcs...)
-		for {
-			p, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
+		var src Source
+		if parts {
+			src = &concatSource{srcs: srcs}
+		} else {
+			src = NewMergeSource(srcs...)
+		}
+		workers := opts.Workers
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		if workers > 1 && !a.two.multi && a.OnFlowFailed == nil {
+			if err := a.runParallel(src, workers); err != nil {
 				errs = append(errs, err)
-				break
 			}
-			a.Handle(p)
+		} else {
+			for {
+				p, err := src.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					errs = append(errs, err)
+					break
+				}
+				a.Handle(p)
+			}
+			a.releaseAll()
 		}
 	}
 	for _, info := range a.captures {
@@ -341,5 +418,21 @@ func AnalyzeFiles(paths []string, opts Options) (*Report, error) {
 			info.warn("%s: no packets in this capture", info.File)
 		}
 	}
-	return a.Finish(), errors.Join(errs...)
+	return a.report(), errors.Join(errs...)
+}
+
+// concatSource reads sources one after the other (the parts of one capture).
+type concatSource struct {
+	srcs []Source
+}
+
+func (c *concatSource) Next() (Packet, error) {
+	for len(c.srcs) > 0 {
+		p, err := c.srcs[0].Next()
+		if err != io.EOF {
+			return p, err
+		}
+		c.srcs = c.srcs[1:]
+	}
+	return Packet{}, io.EOF
 }

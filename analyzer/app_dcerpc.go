@@ -248,7 +248,11 @@ func (r *rpcConn) bind(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	f := c.f
 	if len(p.Contexts) > 0 {
 		iface := p.Contexts[0].Abstract.UUID
-		c.a.rpcBound(f, iface)
+		if c.a.shard == nil {
+			c.a.rpcBound(f, iface)
+		} else {
+			c.a.global(func(g *Analyzer) { g.rpcBound(f, iface) })
+		}
 	}
 }
 
@@ -354,9 +358,10 @@ func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 			}
 		}
 		if n == 0 && resp.Status != 0 && !call.eptWant.IsZero() {
-			c.a.rpc.notRegistered = append(c.a.rpc.notRegistered, NotRegistered{Client: c.f.Client.Addr(),
+			nr := NotRegistered{Client: c.f.Client.Addr(),
 				Server: c.f.Server.Addr(), Interface: ifaceName(call.eptWant), UUID: call.eptWant.String(),
-				Status: resp.StatusName(), Frame: c.frame})
+				Status: resp.StatusName(), Frame: c.frame}
+			c.a.global(func(g *Analyzer) { g.rpc.notRegistered = append(g.rpc.notRegistered, nr) })
 		}
 	case call.iface == dcerpc.IfEPM && call.opnum == 2:
 		resp, err := dcerpc.ParseEptLookupResponse(stub, enc)
@@ -380,7 +385,12 @@ func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 			}
 			return
 		}
-		c.a.dcomAssignments(c, call, act)
+		if c.a.shard == nil {
+			c.a.dcomAssignments(c, call, act)
+		} else {
+			cc := *c
+			c.a.global(func(g *Analyzer) { cc.a = g; g.dcomAssignments(&cc, call, act) })
+		}
 	}
 }
 
@@ -399,7 +409,7 @@ func (a *Analyzer) towerAssignment(c *appCtx, t dcerpc.Tower, op string, want dc
 	if !want.IsZero() {
 		as.Requested = ifaceName(want)
 	}
-	a.rpc.addAssignment(as)
+	a.global(func(g *Analyzer) { g.rpc.addAssignment(as) })
 	return true
 }
 

@@ -150,6 +150,7 @@ type Flow struct {
 
 	app   *appState
 	ended bool
+	seq   uint64 // the analysis-wide number of the flow's first packet
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }

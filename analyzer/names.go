@@ -21,7 +21,14 @@ func (a *Analyzer) addName(addr netip.Addr, name string) {
 	if name == "" || !addr.IsValid() || len(name) > 255 {
 		return
 	}
-	nb := &a.names
+	if a.shard != nil {
+		a.global(func(g *Analyzer) { g.names.add(addr, name) })
+		return
+	}
+	a.names.add(addr, name)
+}
+
+func (nb *nameBook) add(addr netip.Addr, name string) {
 	if nb.byAddr == nil {
 		nb.byAddr = map[netip.Addr][]string{}
 		nb.byName = map[string]netip.Addr{}

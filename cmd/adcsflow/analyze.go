@@ -12,7 +12,7 @@ import (
 )
 
 func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
-	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows", "point"), nil)
+	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows", "workers", "point", "cpuprofile", "memprofile"), nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
 		return exitBadInput
@@ -42,15 +42,17 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "adcsflow analyze: unknown format %q (text, json, csv, markdown, html)\n", format)
 		return exitBadInput
 	}
-	opts := analyzer.Options{PointNames: pointNames}
-	if v := last(flags, "max-flows", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			fmt.Fprintf(stderr, "adcsflow analyze: --max-flows wants a positive number, not %q\n", v)
-			return exitBadInput
-		}
-		opts.MaxFlows = n
+	opts, ok := analysisOptions(flags, "analyze", stderr)
+	if !ok {
+		return exitBadInput
 	}
+	opts.PointNames = pointNames
+	stop, err := startProfiles(last(flags, "cpuprofile", ""), last(flags, "memprofile", ""))
+	if err != nil {
+		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
+		return exitBadInput
+	}
+	defer stop()
 	rep, readErr := analyzer.AnalyzeFiles(files, opts)
 	if _, err := applyDiffFlags(rep, flags); err != nil { // diff.go: --baseline, --role, --roles
 		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)

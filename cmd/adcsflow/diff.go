@@ -128,7 +128,7 @@ func cmdBaseline(args []string, stdout, stderr io.Writer) int {
 
 // cmdDiff compares the captures with a baseline. Exit 1 when a required flow was blocked.
 func cmdDiff(args []string, stdout, stderr io.Writer) int {
-	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows"), nil)
+	flags, files, err := splitArgs(args, withFlags(diffFlags, "format", "f", "max-flows", "workers"), nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "adcsflow diff: %v\n", err)
 		return exitBadInput
@@ -142,7 +142,7 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "adcsflow diff: unknown format %q (text, json)\n", format)
 		return exitBadInput
 	}
-	opts, ok := maxFlowsOption(flags, "diff", stderr)
+	opts, ok := analysisOptions(flags, "diff", stderr)
 	if !ok {
 		return exitBadInput
 	}
@@ -192,7 +192,7 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 
 // cmdRules prints the minimal rule set for the captures.
 func cmdRules(args []string, stdout, stderr io.Writer) int {
-	flags, files, err := splitArgs(args, withFlags(map[string]bool{"role": true, "roles": true}, "format", "f", "aggregate", "max-flows"), nil)
+	flags, files, err := splitArgs(args, withFlags(map[string]bool{"role": true, "roles": true}, "format", "f", "aggregate", "max-flows", "workers"), nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "adcsflow rules: %v\n", err)
 		return exitBadInput
@@ -217,7 +217,7 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 			return exitBadInput
 		}
 	}
-	opts, ok := maxFlowsOption(flags, "rules", stderr)
+	opts, ok := analysisOptions(flags, "rules", stderr)
 	if !ok {
 		return exitBadInput
 	}
@@ -234,15 +234,21 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 	return inputStatus(rep, readErr, "stderr", stderr)
 }
 
-func maxFlowsOption(flags map[string][]string, cmd string, stderr io.Writer) (analyzer.Options, bool) {
+// analysisOptions reads the flags every analysing command takes: --max-flows, --workers.
+func analysisOptions(flags map[string][]string, cmd string, stderr io.Writer) (analyzer.Options, bool) {
 	var opts analyzer.Options
-	if v := last(flags, "max-flows", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			fmt.Fprintf(stderr, "adcsflow %s: --max-flows wants a positive number, not %q\n", cmd, v)
-			return opts, false
+	for _, o := range []struct {
+		flag string
+		to   *int
+	}{{"max-flows", &opts.MaxFlows}, {"workers", &opts.Workers}} {
+		if v := last(flags, o.flag, ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				fmt.Fprintf(stderr, "adcsflow %s: --%s wants a positive number, not %q\n", cmd, o.flag, v)
+				return opts, false
+			}
+			*o.to = n
 		}
-		opts.MaxFlows = n
 	}
 	return opts, true
 }

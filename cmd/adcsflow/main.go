@@ -41,7 +41,13 @@ or --role dc=dc01.corp.example (a name the capture proved), or --roles FILE (rol
 per line). analyze also takes --baseline, --role and --roles.
 
 Files are pcap or pcapng (Wireshark, dumpcap, tcpdump -w, pktmon etl2pcap), plain or
-gzip-compressed; several files are merged in time order.
+gzip-compressed. Several files are the parts of one capture when their times follow each
+other (tcpdump -C/-G, dumpcap file sets, editcap -c), in any order; otherwise captures taken
+at several points, merged in time order.
+
+analyze, diff and rules take --workers N (default: one per CPU; the report is the same for
+any N) and --max-flows N (open flows held at once). analyze --cpuprofile F --memprofile F
+write pprof profiles.
 
 exit status: 0 analysed (warnings may have been printed), 1 (diff) a required flow was blocked,
 2 unreadable input or bad usage

@@ -1,0 +1,320 @@
+package analyzer
+
+import (
+	"encoding/binary"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Parallel analysis. One goroutine reads the captures and deals the packets out to workers
+// by the pair of IP addresses they carry (both directions, every fragment and the ICMP
+// errors quoting them land on the same worker). Each worker is an Analyzer with its own
+// flow table, reassembly and decoders. What several flows share (the RPC endpoints handed
+// out, the names learnt, the flows bound to them) is never touched by a worker: the worker
+// queues it as an action stamped with the packet's number, and the merge runs every
+// worker's actions in packet order, epoch by epoch. A worker never reads that shared
+// state, so the report is the one a single analyzer gives, whatever the number of workers.
+
+// action is a change to the shared state, queued by a worker.
+type action struct {
+	seq uint64
+	fn  func(g *Analyzer)
+}
+
+type shardState struct {
+	actions []action
+}
+
+// finalSeq orders the actions of the end of the analysis after every packet's.
+const finalSeq = 1 << 62
+
+// global runs fn on the state shared by all flows; a worker queues it instead.
+func (a *Analyzer) global(fn func(g *Analyzer)) {
+	if a.shard == nil {
+		fn(a)
+		return
+	}
+	a.shard.actions = append(a.shard.actions, action{seq: a.seq, fn: fn})
+}
+
+// epochPackets is how many packets are dealt out between two merges.
+const epochPackets = 8192
+
+type batchPkt struct {
+	off, n int
+	ts     time.Time
+	length int
+	link   layers.LinkType
+	file   int
+	frame  int
+	seq    uint64
+}
+
+type batch struct {
+	data []byte
+	pkts []batchPkt
+}
+
+type epochResult struct {
+	actions []action
+}
+
+// runParallel reads src to the end with n workers and leaves the merged flows in a.
+func (a *Analyzer) runParallel(src Source, n int) error {
+	workers := make([]*Analyzer, n)
+	in := make([]chan *batch, n)
+	out := make([]chan epochResult, n)
+	free := make([]chan *batch, n)
+	done := make(chan struct{}, n)
+	opts := a.opts
+	opts.MaxFlows = (opts.MaxFlows + n - 1) / n // the cap is shared out
+	for i := range workers {
+		w := New(opts)
+		w.shard = &shardState{}
+		w.captures = a.captures
+		workers[i] = w
+		in[i] = make(chan *batch, 4)
+		out[i] = make(chan epochResult, 4)
+		free[i] = make(chan *batch, 6)
+		for j := 0; j < 6; j++ {
+			free[i] <- &batch{data: make([]byte, 0, 1<<20), pkts: make([]batchPkt, 0, epochPackets)}
+		}
+		go func(w *Analyzer, in <-chan *batch, out chan<- epochResult, free chan<- *batch) {
+			for b := range in {
+				for i := range b.pkts {
+					p := &b.pkts[i]
+					w.seq = p.seq
+					w.handlePacket(Packet{Data: b.data[p.off : p.off+p.n], Timestamp: p.ts, Length: p.length,
+						Link: p.link, File: p.file, Frame: p.frame})
+				}
+				b.data, b.pkts = b.data[:0], b.pkts[:0]
+				free <- b
+				out <- epochResult{actions: w.shard.actions}
+				w.shard.actions = nil
+			}
+			w.releaseAll()
+			out <- epochResult{actions: w.shard.actions}
+			done <- struct{}{}
+		}(w, in[i], out[i], free[i])
+	}
+
+	// The reader: counts every packet and deals the epochs out.
+	var readErr error
+	epochs := make(chan int, 64) // tells the merge that an epoch was dealt out
+	go func() {
+		defer close(epochs)
+		cur := make([]*batch, n)
+		take := func() {
+			for i := range cur {
+				cur[i] = <-free[i]
+			}
+		}
+		send := func() {
+			for i := range cur {
+				in[i] <- cur[i]
+			}
+			epochs <- 1
+		}
+		take()
+		inEpoch := 0
+		for {
+			p, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr = err
+				break
+			}
+			a.count(p)
+			a.seq++
+			b := cur[partition(p.Link, p.Data, n)]
+			b.pkts = append(b.pkts, batchPkt{off: len(b.data), n: len(p.Data), ts: p.Timestamp, length: p.Length,
+				link: p.Link, file: p.File, frame: p.Frame, seq: a.seq})
+			b.data = append(b.data, p.Data...)
+			if inEpoch++; inEpoch == epochPackets {
+				send()
+				take()
+				inEpoch = 0
+			}
+		}
+		send()
+		for i := range in {
+			close(in[i])
+		}
+	}()
+
+	// The merge: runs the workers' shared-state actions in packet order, epoch by epoch.
+	lists := make([][]action, n)
+	merge := func() {
+		for i := range out {
+			lists[i] = (<-out[i]).actions
+		}
+		runInOrder(a, lists)
+	}
+	for range epochs {
+		merge()
+	}
+	merge() // the actions of the workers' end (flows released in the order they started)
+	for range workers {
+		<-done
+	}
+
+	var all []*Flow
+	for _, w := range workers {
+		all = append(all, w.flows...)
+		a.evicted += w.evicted
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	for i, f := range all {
+		f.ID = i
+	}
+	a.flows = all
+	return readErr
+}
+
+// runInOrder runs the actions of several lists, each in packet order, merged by packet.
+func runInOrder(g *Analyzer, lists [][]action) {
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0].seq < lists[best][0].seq) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		l := lists[best]
+		// Run this list up to the next list's first action.
+		limit := uint64(1<<64 - 1)
+		for i, o := range lists {
+			if i != best && len(o) > 0 && o[0].seq < limit {
+				limit = o[0].seq
+			}
+		}
+		k := 0
+		for k < len(l) && l[k].seq <= limit {
+			l[k].fn(g)
+			k++
+		}
+		lists[best] = l[k:]
+	}
+}
+
+// partition deals a frame to a worker by its unordered pair of IP addresses (for an ICMP
+// error, the pair of the packet it quotes), so that a flow, its fragments and the ICMP
+// errors about it meet on one worker. Frames without IP go to worker 0.
+func partition(link layers.LinkType, data []byte, n int) int {
+	ip := ipOf(link, data)
+	if len(ip) < 20 {
+		return 0
+	}
+	var src, dst []byte
+	switch ip[0] >> 4 {
+	case 4:
+		ihl := int(ip[0]&0x0f) * 4
+		if ihl < 20 || len(ip) < ihl {
+			return 0
+		}
+		src, dst = ip[12:16], ip[16:20]
+		frag := binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0
+		if ip[9] == 1 && !frag && len(ip) >= ihl+8+20 && ip[ihl] == 3 {
+			q := ip[ihl+8:]
+			if q[0]>>4 == 4 {
+				src, dst = q[12:16], q[16:20]
+			}
+		}
+	case 6:
+		if len(ip) < 40 {
+			return 0
+		}
+		src, dst = ip[8:24], ip[24:40]
+		next, off := ip[6], 40
+		for hops := 0; hops < 8; hops++ {
+			switch next {
+			case 0, 43, 60: // hop-by-hop, routing, destination options
+				if len(ip) < off+8 {
+					return pairHash(src, dst, n)
+				}
+				next, off = ip[off], off+8*(int(ip[off+1])+1)
+				continue
+			case 44: // fragment
+				if len(ip) < off+8 {
+					return pairHash(src, dst, n)
+				}
+				if binary.BigEndian.Uint16(ip[off+2:off+4])&0xfff8 != 0 {
+					return pairHash(src, dst, n)
+				}
+				next, off = ip[off], off+8
+				continue
+			case 58: // ICMPv6 destination unreachable quotes the packet after 8 bytes
+				if len(ip) >= off+8+40 && ip[off] == 1 {
+					q := ip[off+8:]
+					if q[0]>>4 == 6 {
+						src, dst = q[8:24], q[24:40]
+					}
+				}
+			}
+			break
+		}
+	default:
+		return 0
+	}
+	return pairHash(src, dst, n)
+}
+
+func pairHash(a, b []byte, n int) int {
+	var h uint32
+	for i := range a {
+		h += uint32(a[i]) * 0x9e3779b1 >> (i & 7)
+		h = h<<5 | h>>27
+	}
+	var k uint32
+	for i := range b {
+		k += uint32(b[i]) * 0x9e3779b1 >> (i & 7)
+		k = k<<5 | k>>27
+	}
+	x := (h ^ k) * 0x85ebca6b
+	x ^= x >> 13
+	return int(x % uint32(n))
+}
+
+// ipOf returns the IP header and what follows in a frame, or nil.
+func ipOf(link layers.LinkType, d []byte) []byte {
+	switch link {
+	case layers.LinkTypeEthernet:
+		if len(d) < 14 {
+			return nil
+		}
+		et, off := binary.BigEndian.Uint16(d[12:14]), 14
+		for (et == 0x8100 || et == 0x88a8 || et == 0x9100) && len(d) >= off+4 {
+			et, off = binary.BigEndian.Uint16(d[off+2:off+4]), off+4
+		}
+		if et != 0x0800 && et != 0x86dd {
+			return nil
+		}
+		return d[off:]
+	case layers.LinkTypeLinuxSLL:
+		if len(d) < 16 {
+			return nil
+		}
+		return d[16:]
+	case layers.LinkTypeLinuxSLL2:
+		if len(d) < 20 {
+			return nil
+		}
+		return d[20:]
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		if len(d) < 4 {
+			return nil
+		}
+		return d[4:]
+	case layers.LinkTypeIPv4, layers.LinkTypeIPv6, layers.LinkTypeRaw, 12, 14:
+		return d
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package analyzer
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adcsflow/adcsflow/analyzer/capgen"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// equivalenceCaptures are the inputs the parallel and split-file tests run on: the real
+// shared captures, the lab captures, and a generated mix with many clients (so that the
+// workers all get flows, and shared state crosses between them).
+func equivalenceCaptures(t *testing.T) []string {
+	t.Helper()
+	var paths []string
+	if shared, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*")); len(shared) > 0 {
+		paths = append(paths, shared...)
+	} else {
+		t.Logf("%s is missing: the real shared captures are not part of this run", sharedCaptures)
+	}
+	lab, _ := filepath.Glob("../testdata/captures/lab-*.pcapng")
+	paths = append(paths, lab...)
+	mix := filepath.Join(t.TempDir(), "mix.pcapng")
+	f, err := os.Create(mix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capgen.WriteMix(f, capgen.MixOptions{Packets: 60000, Duration: 2 * time.Minute, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return append(paths, mix)
+}
+
+func reportJSON(t *testing.T, paths []string, workers int) []byte {
+	t.Helper()
+	rep, err := AnalyzeFiles(paths, Options{Workers: workers})
+	if err != nil {
+		t.Fatalf("%v: %v", paths, err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestWorkersSameReport: the report does not depend on how many workers decode the flows.
+func TestWorkersSameReport(t *testing.T) {
+	for _, path := range equivalenceCaptures(t) {
+		one := reportJSON(t, []string{path}, 1)
+		for _, n := range []int{2, 3} {
+			if got := reportJSON(t, []string{path}, n); !bytes.Equal(one, got) {
+				t.Errorf("%s: the report with %d workers differs from the one with 1:\n%s", filepath.Base(path), n, firstDiff(one, got))
+			}
+		}
+	}
+}
+
+// TestSplitCaptureSameReport: a capture cut into several files (as tcpdump -C or editcap -c
+// would), given in any order, gives the report of the whole capture, with 1 or 2 workers;
+// only the names of the files and the frame numbers (counted per file) differ.
+func TestSplitCaptureSameReport(t *testing.T) {
+	for _, path := range equivalenceCaptures(t) {
+		parts := splitCapture(t, path, 3)
+		if len(parts) < 2 {
+			continue
+		}
+		whole := normalizeSplit(t, reportJSON(t, []string{path}, 1))
+		shuffled := append([]string{parts[len(parts)-1]}, parts[:len(parts)-1]...)
+		for _, n := range []int{1, 2} {
+			if got := normalizeSplit(t, reportJSON(t, shuffled, n)); !bytes.Equal(whole, got) {
+				t.Errorf("%s split in %d files, %d workers: the report differs from the whole capture's:\n%s",
+					filepath.Base(path), len(parts), n, firstDiff(whole, got))
+			}
+		}
+	}
+}
+
+// splitCapture cuts a capture into n pcap files of consecutive packets.
+func splitCapture(t *testing.T, path string, n int) []string {
+	t.Helper()
+	info := &CaptureInfo{File: path}
+	src, err := openFile(path, 0, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.close()
+	type rec struct {
+		p    Packet
+		data []byte
+	}
+	var recs []rec
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec{p, append([]byte(nil), p.Data...)})
+	}
+	if len(recs) < n {
+		return nil
+	}
+	// The parts of a cut capture have one link type each: cut only single-link captures.
+	for _, r := range recs {
+		if r.p.Link != recs[0].p.Link {
+			return nil
+		}
+	}
+	dir := t.TempDir()
+	var parts []string
+	per := (len(recs) + n - 1) / n
+	for i := 0; i < n && i*per < len(recs); i++ {
+		name := filepath.Join(dir, "part"+itoa(i)+".pcap")
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := pcapgo.NewWriterNanos(f)
+		if err := w.WriteFileHeader(262144, recs[0].p.Link); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs[i*per : min((i+1)*per, len(recs))] {
+			ci := gopacket.CaptureInfo{Timestamp: r.p.Timestamp, CaptureLength: len(r.data), Length: max(r.p.Length, len(r.data))}
+			if err := w.WritePacket(ci, r.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+		parts = append(parts, name)
+	}
+	return parts
+}
+
+var frameNumbers = regexp.MustCompile(`(?i)(frames?|#) ?\d+`)
+
+// normalizeSplit drops what naturally differs between a capture and its parts: the list of
+// capture files, which file a flow starts in, and frame numbers (counted per file).
+func normalizeSplit(t *testing.T, js []byte) []byte {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(js, &v); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(any) any
+	walk = func(x any) any {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "captures" || k == "capture" || strings.Contains(k, "frame") {
+					delete(x, k)
+					continue
+				}
+				x[k] = walk(e)
+			}
+			return x
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+			return x
+		case string:
+			return frameNumbers.ReplaceAllString(x, "$1 N")
+		}
+		return x
+	}
+	out, err := json.MarshalIndent(walk(v), "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// firstDiff shows the first differing line of two JSON documents, with context.
+func firstDiff(a, b []byte) string {
+	var x, y any
+	if json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil {
+		a, _ = json.MarshalIndent(x, "", " ")
+		b, _ = json.MarshalIndent(y, "", " ")
+	}
+	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(la) || i < len(lb); i++ {
+		if i >= len(la) || i >= len(lb) || la[i] != lb[i] {
+			lo := max(i-5, 0)
+			return "want:\n" + strings.Join(la[lo:min(i+5, len(la))], "\n") + "\ngot:\n" + strings.Join(lb[lo:min(i+5, len(lb))], "\n")
+		}
+	}
+	return "(same lines)"
+}
+
+// TestPartitionKeepsPairsTogether: both directions of a conversation, its fragments and an
+// ICMP error quoting it go to the same worker.
+func TestPartitionKeepsPairsTogether(t *testing.T) {
+	c := capgen.New()
+	cl, sv := capgen.AP("10.1.2.3:50000"), capgen.AP("10.9.9.9:464")
+	c.UDPPacket(cl, sv, bytes.Repeat([]byte{1}, 100))
+	c.UDPPacket(sv, cl, bytes.Repeat([]byte{2}, 100))
+	c.UDPFragmented(cl, sv, bytes.Repeat([]byte{3}, 3000), 576, nil)
+	c.ICMPUnreachable(capgen.Addr("10.0.0.1"), 13, true, cl, sv)
+	v6c, v6s := capgen.AP("[fd00::20]:50001"), capgen.AP("[fd00::10]:88")
+	c.UDPPacket(v6c, v6s, []byte{1, 2, 3})
+	c.UDPPacket(v6s, v6c, []byte{1, 2, 3})
+	c.ICMPUnreachable(capgen.Addr("fd00::1"), 1, true, v6c, v6s)
+	for _, n := range []int{2, 3, 7} {
+		got := map[int]bool{}
+		var v6 []int
+		for i, fr := range c.Frames {
+			w := partition(fr.Link, fr.Data, n)
+			if i < len(c.Frames)-3 {
+				got[w] = true
+			} else {
+				v6 = append(v6, w)
+			}
+		}
+		sort.Ints(v6)
+		if len(got) != 1 || v6[0] != v6[len(v6)-1] {
+			t.Errorf("%d workers: one conversation was dealt to several workers: %v %v", n, got, v6)
+		}
+	}
+}
