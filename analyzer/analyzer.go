@@ -50,6 +50,20 @@ type Analyzer struct {
 	seq uint64
 	// shard is set on the workers of a parallel analysis (parallel.go).
 	shard *shardState
+	// sub orders the shared-state actions of one packet: packetSub for the packet's own,
+	// the flow's seq for flows retired by a sweep before it (retire.go).
+	sub uint64
+
+	// Streaming analysis (retire.go): idle flows are retired and folded as the capture is
+	// read. Off for live capture and several capture points, which keep every flow.
+	streaming bool
+	nextSweep time.Time
+	flowsSeen int
+	flowsDone int
+	outcomes  map[string]int
+	failed    int
+	spill     *spill
+	groups    map[foldKey]*Flow
 
 	rpc   rpcState
 	names nameBook
@@ -67,7 +81,7 @@ func New(opts Options) *Analyzer {
 	if opts.MaxFlows <= 0 {
 		opts.MaxFlows = defaultMaxFlows
 	}
-	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024)}
+	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024), sub: packetSub}
 }
 
 // AddCapture registers an input and returns its index for Packet.File.
@@ -81,12 +95,15 @@ func (a *Analyzer) AddCapture(info *CaptureInfo) int {
 func (a *Analyzer) Packets() int { return a.packets }
 
 // FlowCount returns how many flows were seen so far.
-func (a *Analyzer) FlowCount() int { return len(a.flows) }
+func (a *Analyzer) FlowCount() int { return a.flowsSeen }
 
 // Handle analyzes one packet.
 func (a *Analyzer) Handle(p Packet) {
 	a.count(p)
 	a.seq++
+	if a.sweepDue(p.Timestamp) {
+		a.sweep(p.Timestamp)
+	}
 	a.handlePacket(p)
 }
 
@@ -189,7 +206,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	// One context, reused: handing a fresh one to the handlers' interfaces would cost an
 	// allocation per packet.
 	c := &a.ctx
-	*c = appCtx{a: a, f: f, ts: seg.ts, frame: ref}
+	*c = appCtx{a: a, f: f, ts: seg.ts, frame: ref, seq: a.seq}
 	if seg.proto == protoUDP {
 		if a.feedsDecoders(f, seg) {
 			a.udpData(f, dir, seg.payload, c)
@@ -230,14 +247,17 @@ func (a *Analyzer) handleSegment(seg *segment) {
 func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.AddrPort, ts time.Time, ref FrameRef) *Flow {
 	proto := protoOf(transport)
 	f := &Flow{
-		ID: len(a.flows), Transport: transport, Client: client, Server: server,
+		ID: a.flowsSeen, Transport: transport, Client: client, Server: server,
 		Service: portService(proto, server.Port()),
 		First:   ts, Last: ts, FirstFrame: ref, LastFrame: ref,
 		resetBy: -1,
 		app:     &appState{},
 		seq:     a.seq,
 	}
-	a.flows = append(a.flows, f)
+	a.flowsSeen++
+	if !a.streaming {
+		a.flows = append(a.flows, f)
+	}
 	if len(a.table) >= a.opts.MaxFlows {
 		a.evict()
 	}
@@ -254,11 +274,14 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 
 // endFlow finishes a flow whose 4-tuple is taken over by a new connection.
 func (a *Analyzer) endFlow(f *Flow) {
-	c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame}
+	c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame, seq: a.seq}
 	a.releaseApp(f, &c)
 	f.ended = true
 	if f.Transport == "tcp" && f.sawSYN && !f.sawSYNACK && !f.rstFromServer && f.ICMP == nil {
 		a.failedNow(f)
+	}
+	if a.streaming {
+		a.retire(f)
 	}
 }
 
@@ -316,12 +339,25 @@ func (a *Analyzer) Finish() *Report {
 
 // releaseAll ends decoding on every flow still open, in the order the flows started.
 func (a *Analyzer) releaseAll() {
+	if a.streaming {
+		open := make([]*Flow, 0, len(a.table))
+		for _, f := range a.table {
+			open = append(open, f)
+		}
+		clear(a.table)
+		sort.Slice(open, func(i, j int) bool { return open[i].seq < open[j].seq })
+		for _, f := range open {
+			a.seq, a.sub = finalSeq, f.seq
+			a.retire(f)
+		}
+		return
+	}
 	for _, f := range a.flows {
 		if f.app != nil {
 			if a.shard != nil {
 				a.seq = finalSeq + f.seq
 			}
-			c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame}
+			c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame, seq: a.seq}
 			a.releaseApp(f, &c)
 		}
 	}
@@ -329,6 +365,12 @@ func (a *Analyzer) releaseAll() {
 
 // report computes the outcomes, runs the analyses over all flows and builds the report.
 func (a *Analyzer) report() *Report {
+	if a.streaming {
+		sort.Slice(a.flows, func(i, j int) bool { return a.flows[i].seq < a.flows[j].seq })
+		for i, f := range a.flows {
+			f.ID = i
+		}
+	}
 	for _, f := range a.flows {
 		f.finish()
 	}
@@ -383,6 +425,7 @@ func AnalyzeFiles(paths []string, opts Options) (*Report, error) {
 	if parts {
 		a.two.multi = false
 	}
+	a.streaming = !a.two.multi
 	if len(srcs) > 0 {
 		var src Source
 		if parts {

@@ -12,13 +12,16 @@ type appCtx struct {
 	f     *Flow
 	ts    time.Time
 	frame FrameRef
+	seq   uint64 // the packet's number in the analysis
 }
 
 // appHandler consumes one flow's application bytes.
 type appHandler interface {
 	// feed gets the unconsumed in-order bytes of one direction (0 client to server, 1
 	// server to client; for UDP one whole datagram). It returns how many bytes it consumed;
-	// the rest is offered again, with more, when more arrives.
+	// the rest is offered again, with more, when more arrives. A count beyond the data
+	// skips that many more bytes of the stream unseen (the body of an encrypted record).
+	// The data is only valid during the call: a handler copies what it keeps.
 	feed(c *appCtx, dir int, data []byte) int
 	// gap tells the handler that bytes were lost in a direction: what it held is dropped
 	// and the next data starts wherever the capture resumed.
@@ -96,6 +99,7 @@ type streamDir struct {
 	next     uint32
 	haveNext bool
 	buf      []byte
+	skip     int // bytes still to pass over unseen (feed asked for it)
 	ooo      []oooSeg
 	oooBytes int
 }
@@ -132,8 +136,14 @@ func (a *Analyzer) tcpData(f *Flow, dir int, seq uint32, payload []byte, c *appC
 	}
 	switch {
 	case seq == d.next:
-		a.appendStream(f, d, payload)
 		d.next += uint32(len(payload))
+		if len(d.buf) == 0 && len(d.ooo) == 0 && st.decided && st.handler != nil {
+			// The usual case: nothing held, in order. Feed the segment as it is and keep
+			// only what the handler leaves (a message cut across segments).
+			a.feedDirect(f, d, dir, payload, c)
+			return
+		}
+		a.appendStream(f, d, payload)
 		a.drainOutOfOrder(f, d)
 	case seqLess(seq, d.next):
 		off := d.next - seq
@@ -210,6 +220,7 @@ func (a *Analyzer) streamGap(f *Flow, d *streamDir, c *appCtx, dir int) {
 	a.bufferedTotal -= len(d.buf)
 	st.buffered -= len(d.buf)
 	d.buf = d.buf[:0]
+	d.skip = 0
 	if st.handler != nil {
 		st.handler.gap(c, dir)
 	}
@@ -219,6 +230,14 @@ func (a *Analyzer) appendStream(f *Flow, d *streamDir, p []byte) {
 	st := f.app
 	if st.stopped {
 		return
+	}
+	if d.skip > 0 {
+		n := min(d.skip, len(p))
+		d.skip -= n
+		p = p[n:]
+		if len(p) == 0 {
+			return
+		}
 	}
 	if len(d.buf)+len(p) > maxStreamBuffer {
 		a.stopBuffering(f, "stopped decoding: more than "+itoa(maxStreamBuffer>>10)+" KiB in a row could not be framed")
@@ -264,20 +283,52 @@ func (a *Analyzer) deliver(f *Flow, dir int, c *appCtx) {
 		return
 	}
 	// A handler that stops consuming is not fed the same bytes forever.
-	for len(d.buf) > 0 && !st.stopped {
-		n := st.handler.feed(c, dir, d.buf)
+	used := 0
+	for used < len(d.buf) && !st.stopped {
+		n := st.handler.feed(c, dir, d.buf[used:])
 		if n <= 0 {
 			break
 		}
-		if n > len(d.buf) {
-			n = len(d.buf)
+		if rest := len(d.buf) - used; n > rest {
+			d.skip += n - rest
+			n = rest
 		}
-		d.buf = d.buf[n:]
-		a.bufferedTotal -= n
-		st.buffered -= n
+		used += n
 	}
-	if len(d.buf) == 0 && cap(d.buf) > 4096 {
+	if st.stopped {
+		return
+	}
+	a.bufferedTotal -= used
+	st.buffered -= used
+	// Keep the buffer (its capacity serves the next message) with what is left in front.
+	d.buf = d.buf[:copy(d.buf, d.buf[used:])]
+	if len(d.buf) == 0 && cap(d.buf) > 64<<10 {
 		d.buf = nil
+	}
+}
+
+// feedDirect feeds an in-order segment to the handler without copying it; what the handler
+// does not consume is buffered.
+func (a *Analyzer) feedDirect(f *Flow, d *streamDir, dir int, p []byte, c *appCtx) {
+	st := f.app
+	if d.skip > 0 {
+		n := min(d.skip, len(p))
+		d.skip -= n
+		p = p[n:]
+	}
+	for len(p) > 0 && !st.stopped {
+		n := st.handler.feed(c, dir, p)
+		if n <= 0 {
+			break
+		}
+		if n > len(p) {
+			d.skip += n - len(p)
+			n = len(p)
+		}
+		p = p[n:]
+	}
+	if len(p) > 0 && !st.stopped {
+		a.appendStream(f, d, p)
 	}
 }
 

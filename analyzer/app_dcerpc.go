@@ -405,7 +405,7 @@ func (a *Analyzer) towerAssignment(c *appCtx, t dcerpc.Tower, op string, want dc
 	}
 	as := &Assignment{Server: server, Port: t.Port, InterfaceUUID: t.Interface.String(),
 		Interface: dcerpc.InterfaceName(t.Interface), Via: "epm", Op: op, Client: c.f.Client.Addr(),
-		Frame: c.frame, Time: c.ts}
+		Frame: c.frame, Time: c.ts, seq: c.seq}
 	if !want.IsZero() {
 		as.Requested = ifaceName(want)
 	}
@@ -466,7 +466,7 @@ func (a *Analyzer) dcomAssignments(c *appCtx, call *rpcCall, act *dcom.Activatio
 			continue
 		}
 		as := &Assignment{Server: addr.Unmap(), Port: uint16(b.Port), Host: host, Via: "dcom", Op: act.Method,
-			Client: c.f.Client.Addr(), Requested: requested, Frame: c.frame, Time: c.ts}
+			Client: c.f.Client.Addr(), Requested: requested, Frame: c.frame, Time: c.ts, seq: c.seq}
 		if !iface.IsZero() {
 			as.InterfaceUUID = iface.String()
 			as.Interface = dcerpc.InterfaceName(iface)

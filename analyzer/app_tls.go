@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/adcsflow/adcsflow/decoders/tls"
@@ -38,8 +39,24 @@ type tlsHandler struct {
 func (h *tlsHandler) gap(c *appCtx, dir int) {}
 
 func (h *tlsHandler) feed(c *appCtx, dir int, data []byte) int {
-	return feedFramed(c, data, tlsFrame, func(rec []byte) { h.record(c, dir, rec) })
+	// Once the handshake is over, application data records are passed over unread: their
+	// bodies are encrypted, and bulk transfers are made of them.
+	used := 0
+	for h.conn.HandshakeComplete() && len(data)-used >= 5 && data[used] == 23 {
+		n := int(binary.BigEndian.Uint16(data[used+3 : used+5]))
+		if n > maxTLSRecord {
+			break
+		}
+		used += 5 + n
+		if used >= len(data) {
+			return used
+		}
+	}
+	return used + feedFramed(c, data[used:], tlsFrame, func(rec []byte) { h.record(c, dir, rec) })
 }
+
+// maxTLSRecord is the largest record body TLS allows (2^14 plus expansion).
+const maxTLSRecord = 1<<14 + 2048
 
 func (h *tlsHandler) details(c *appCtx) *TLSDetails {
 	d := c.f.Details.TLS

@@ -22,8 +22,12 @@ type Assignment struct {
 	Requested     string // the interface the client asked for (EPM) or the CLSID (DCOM)
 	Frame         FrameRef
 	Time          time.Time
-	// Flows that connected to it after the reply.
-	UsedBy []*Flow
+	// Flows that connected to it after the reply (in a streaming analysis the first
+	// maxUsedByKept; usedMore counts the others, outcomes has all their outcomes).
+	UsedBy   []*Flow
+	usedMore int
+	outcomes []usedOutcome
+	seq      uint64 // the packet that handed it out
 	// OpenBefore: flows to the same endpoint already open before the reply.
 	OpenBefore int
 }
@@ -42,6 +46,8 @@ type rpcState struct {
 	byEndpoint  map[endpointKey][]*Assignment
 	// requests that asked the endpoint mapper for an interface and got no tower
 	notRegistered []NotRegistered
+	// flows retired per endpoint, for the OpenBefore of later assignments
+	retiredTo map[endpointKey]int
 	// DCOM object exporters: OXID -> the interface activated, for later ResolveOxid calls
 	oxids map[uint64]oxidInfo
 }
@@ -92,6 +98,7 @@ func (r *rpcState) addAssignment(as *Assignment) {
 			return
 		}
 	}
+	as.OpenBefore += r.retiredTo[k] // flows to the endpoint that were over before it
 	r.assignments = append(r.assignments, as)
 	r.byEndpoint[k] = append(r.byEndpoint[k], as)
 }
@@ -103,7 +110,11 @@ func (r *rpcState) flowStarted(a *Analyzer, f *Flow) {
 	}
 	list := r.byEndpoint[endpointKey{f.Server.Addr(), f.Server.Port()}]
 	for _, as := range list {
-		as.UsedBy = append(as.UsedBy, f)
+		if a.streaming && len(as.UsedBy) >= maxUsedByKept {
+			as.usedMore++
+		} else {
+			as.UsedBy = append(as.UsedBy, f)
+		}
 	}
 	if len(list) > 0 {
 		// The latest hand-out of the endpoint is the one the client acts on.
@@ -118,6 +129,9 @@ func (r *rpcState) flowStarted(a *Analyzer, f *Flow) {
 
 // finish labels flows to dynamic ports that no assignment explains.
 func (r *rpcState) finish(a *Analyzer) {
+	if a.streaming {
+		return // done as each flow retired (retire.go)
+	}
 	for _, f := range a.flows {
 		if f.Transport == "tcp" && f.RPCAssignment == nil && f.Service == "msrpc" && InDynamicRange(f.Server.Port()) {
 			f.Service = "msrpc (unassigned)"

@@ -44,7 +44,7 @@ func (r *Report) DynamicRPCLines() []string {
 		}
 		for i, f := range as.UsedBy {
 			if i == 3 {
-				line += fmt.Sprintf("; and %d more", len(as.UsedBy)-3)
+				line += fmt.Sprintf("; and %d more", len(as.UsedBy)+as.usedMore-3)
 				break
 			}
 			line += fmt.Sprintf("; then %s -> %s: %s", f.Client.Addr(), f.Server, outcomePhrase(f))

@@ -152,6 +152,9 @@ type Flow struct {
 	ended bool
 	seq   uint64 // the analysis-wide number of the flow's first packet
 
+	detailsJSON []byte // the details encoded by the worker that retired the flow
+	folded      folded // like flows folded into this one (retire.go)
+
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }
 

@@ -3,7 +3,6 @@ package analyzer
 import (
 	"encoding/binary"
 	"io"
-	"sort"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -20,9 +19,12 @@ import (
 
 // action is a change to the shared state, queued by a worker.
 type action struct {
-	seq uint64
-	fn  func(g *Analyzer)
+	seq, sub uint64
+	fn       func(g *Analyzer)
 }
+
+// packetSub orders a packet's own actions after the sweep that ran before it.
+const packetSub = ^uint64(0)
 
 type shardState struct {
 	actions []action
@@ -37,14 +39,14 @@ func (a *Analyzer) global(fn func(g *Analyzer)) {
 		fn(a)
 		return
 	}
-	a.shard.actions = append(a.shard.actions, action{seq: a.seq, fn: fn})
+	a.shard.actions = append(a.shard.actions, action{seq: a.seq, sub: a.sub, fn: fn})
 }
 
 // epochPackets is how many packets are dealt out between two merges.
 const epochPackets = 8192
 
 type batchPkt struct {
-	off, n int
+	off, n int // n < 0: not a packet, a sweep at ts (retire.go)
 	ts     time.Time
 	length int
 	link   layers.LinkType
@@ -75,6 +77,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		w := New(opts)
 		w.shard = &shardState{}
 		w.captures = a.captures
+		w.streaming = a.streaming
 		workers[i] = w
 		in[i] = make(chan *batch, 4)
 		out[i] = make(chan epochResult, 4)
@@ -87,6 +90,10 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 				for i := range b.pkts {
 					p := &b.pkts[i]
 					w.seq = p.seq
+					if p.n < 0 {
+						w.sweep(p.ts)
+						continue
+					}
 					w.handlePacket(Packet{Data: b.data[p.off : p.off+p.n], Timestamp: p.ts, Length: p.length,
 						Link: p.link, File: p.file, Frame: p.frame})
 				}
@@ -131,6 +138,11 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 			}
 			a.count(p)
 			a.seq++
+			if a.sweepDue(p.Timestamp) {
+				for _, b := range cur {
+					b.pkts = append(b.pkts, batchPkt{n: -1, ts: p.Timestamp, seq: a.seq})
+				}
+			}
 			b := cur[partition(p.Link, p.Data, n)]
 			b.pkts = append(b.pkts, batchPkt{off: len(b.data), n: len(p.Data), ts: p.Timestamp, length: p.Length,
 				link: p.Link, file: p.File, frame: p.Frame, seq: a.seq})
@@ -163,17 +175,15 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		<-done
 	}
 
-	var all []*Flow
 	for _, w := range workers {
-		all = append(all, w.flows...)
 		a.evicted += w.evicted
+		a.flowsSeen += w.flowsSeen
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
-	for i, f := range all {
-		f.ID = i
-	}
-	a.flows = all
 	return readErr
+}
+
+func (x action) before(y action) bool {
+	return x.seq < y.seq || x.seq == y.seq && x.sub < y.sub
 }
 
 // runInOrder runs the actions of several lists, each in packet order, merged by packet.
@@ -181,7 +191,7 @@ func runInOrder(g *Analyzer, lists [][]action) {
 	for {
 		best := -1
 		for i, l := range lists {
-			if len(l) > 0 && (best < 0 || l[0].seq < lists[best][0].seq) {
+			if len(l) > 0 && (best < 0 || l[0].before(lists[best][0])) {
 				best = i
 			}
 		}
@@ -190,14 +200,14 @@ func runInOrder(g *Analyzer, lists [][]action) {
 		}
 		l := lists[best]
 		// Run this list up to the next list's first action.
-		limit := uint64(1<<64 - 1)
+		var limit *action
 		for i, o := range lists {
-			if i != best && len(o) > 0 && o[0].seq < limit {
-				limit = o[0].seq
+			if i != best && len(o) > 0 && (limit == nil || o[0].before(*limit)) {
+				limit = &o[0]
 			}
 		}
 		k := 0
-		for k < len(l) && l[k].seq <= limit {
+		for k < len(l) && (limit == nil || l[k].before(*limit)) {
 			l[k].fn(g)
 			k++
 		}

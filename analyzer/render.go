@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -63,10 +65,90 @@ type Rule struct {
 }
 
 // WriteJSON writes the report as JSON.
+//
+// The flows are written one per line, copied from the spill of a streaming analysis, so
+// that a capture with millions of flows is written without holding them.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	rest := *r
+	rest.Flows = nil
+	head, err := json.MarshalIndent(&rest, "", "  ")
+	if err != nil {
+		return err
+	}
+	const slot = "\n  \"flows\": null"
+	i := bytes.Index(head, []byte(slot))
+	if i < 0 {
+		return fmt.Errorf("report: no flows slot in the JSON")
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(head[:i])
+	bw.WriteString("\n  \"flows\": [")
+	n := 0
+	err = r.eachFlowLine(func(line []byte) error {
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		n++
+		bw.WriteString("\n    ")
+		_, err := bw.Write(line)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteByte(']')
+	bw.Write(head[i+len(slot):])
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// eachFlowLine calls fn with the JSON of every flow (compact, no newline), from the spill
+// of a streaming analysis or from Flows.
+func (r *Report) eachFlowLine(fn func([]byte) error) error {
+	if r.spill == nil {
+		var b []byte
+		for i := range r.Flows {
+			b = appendFlowJSON(b[:0], &r.Flows[i], nil)
+			if err := fn(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := r.spill.flush(); err != nil {
+		return fmt.Errorf("the flows written aside: %v", err)
+	}
+	sc := bufio.NewScanner(r.spill.reader())
+	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
+	for sc.Scan() {
+		if err := fn(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// eachFlow calls fn with every flow of the report (all of them, also in a streaming
+// analysis where Flows keeps only some).
+func (r *Report) eachFlow(fn func(*FlowReport) error) error {
+	if r.spill == nil {
+		for i := range r.Flows {
+			if err := fn(&r.Flows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r.eachFlowLine(func(line []byte) error {
+		var fr FlowReport
+		if err := json.Unmarshal(line, &fr); err != nil {
+			return err
+		}
+		return fn(&fr)
+	})
 }
 
 // CSVHeader is the header row of the flows CSV.
@@ -79,14 +161,15 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	for _, f := range r.Flows {
+	err := r.eachFlow(func(f *FlowReport) error {
 		row := []string{f.Transport, f.Client.String(), strconv.Itoa(int(f.ClientPort)), f.Server.String(),
 			strconv.Itoa(int(f.ServerPort)), f.Service, f.Outcome, strconv.Itoa(f.Packets),
 			strconv.FormatInt(f.Bytes, 10), f.First.Format(time.RFC3339Nano), f.Last.Format(time.RFC3339Nano),
 			strconv.Itoa(f.FirstFrame), f.RPCInterface, f.Summary, f.Capture}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		return cw.Write(row)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()

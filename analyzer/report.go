@@ -26,6 +26,9 @@ type Report struct {
 
 	flows       []*Flow
 	assignments []*Assignment
+	// spill holds the report line of every flow in a streaming analysis (retire.go);
+	// Flows then lists only the flows kept for the analyses.
+	spill *spill
 }
 
 // Summary is the verdict in numbers.
@@ -116,7 +119,7 @@ type AssignmentReport struct {
 
 func buildReport(a *Analyzer) *Report {
 	r := &Report{Version: ReportVersion, Captures: a.captures, flows: a.flows, Warnings: a.warnings,
-		assignments: a.rpc.assignments, TwoPoint: a.two.report}
+		assignments: a.rpc.assignments, TwoPoint: a.two.report, spill: a.spill}
 	for _, c := range r.Captures {
 		if c.LinkTypes == nil {
 			c.LinkTypes = []string{}
@@ -147,11 +150,18 @@ func buildReport(a *Analyzer) *Report {
 			Interface: as.Interface, Via: as.Via, Frame: as.Frame.Frame, Used: as.Used(), Host: as.Host,
 			Client: as.Client, Operation: as.Op, Requested: as.Requested, Time: as.Time.UTC(),
 			OpenBefore: as.OpenBefore}
-		seen := map[string]bool{}
-		for _, f := range as.UsedBy {
-			if !seen[f.Outcome] {
-				seen[f.Outcome] = true
-				ar.UsedOutcomes = append(ar.UsedOutcomes, f.Outcome)
+		if a.streaming {
+			sort.SliceStable(as.outcomes, func(i, j int) bool { return as.outcomes[i].seq < as.outcomes[j].seq })
+			for _, o := range as.outcomes {
+				ar.UsedOutcomes = append(ar.UsedOutcomes, o.outcome)
+			}
+		} else {
+			seen := map[string]bool{}
+			for _, f := range as.UsedBy {
+				if !seen[f.Outcome] {
+					seen[f.Outcome] = true
+					ar.UsedOutcomes = append(ar.UsedOutcomes, f.Outcome)
+				}
 			}
 		}
 		r.RPCAssignments = append(r.RPCAssignments, ar)
@@ -160,6 +170,12 @@ func buildReport(a *Analyzer) *Report {
 	r.Hosts = a.hosts()
 	r.Summary = Summary{Packets: a.packets, Flows: len(a.flows), First: a.first.UTC(), Last: a.last.UTC(),
 		FailedFlows: failed, Outcomes: outcomes}
+	if a.streaming {
+		r.Summary.Flows, r.Summary.FailedFlows, r.Summary.Outcomes = a.flowsDone, a.failed, a.outcomes
+		if r.Summary.Outcomes == nil {
+			r.Summary.Outcomes = map[string]int{}
+		}
+	}
 	r.Summary.Verdict = verdictLine(r)
 	r.addDiffAndRules()
 	return r

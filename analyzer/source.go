@@ -100,7 +100,7 @@ func openFile(path string, index int, info *CaptureInfo) (*fileSource, error) {
 		return nil, fmt.Errorf("%s: %w: is a directory", path, ErrUnreadable)
 	}
 	src := &fileSource{info: info, index: index, f: f}
-	var br *bufio.Reader = bufio.NewReaderSize(f, 1<<16)
+	var br *bufio.Reader = bufio.NewReaderSize(f, 1<<20)
 	head, _ := br.Peek(4)
 	if len(head) == 0 {
 		f.Close()

@@ -20,7 +20,7 @@ package capgen
 //     kpasswd, refused/dropped connections and ICMP errors as the lab scenario had them.
 //     The whole session is replayed as a unit (so an EPM reply and the connection to the
 //     port it hands out stay together) with its real relative timing, a client address
-//     out of 20 000 (10.100.x.y ...), fresh ephemeral ports per connection, and one of
+//     out of 2 000 (10.100.x.y ...), fresh ephemeral ports per connection, and one of
 //     four server groups (10.77.2-5.x). Of these sessions 25% have the SAMR UUID swapped
 //     for ICertPassage's (the EPM map, the tower and the bind on the dynamic port), 8% are
 //     802.1Q-tagged, 5% are converted to IPv6 (their Kerberos, LDAP, LDAPS, GC, kpasswd and
@@ -69,7 +69,7 @@ import (
 )
 
 // MixVersion changes whenever WriteMix writes other bytes for the same options (cache keys).
-const MixVersion = 1
+const MixVersion = 2
 
 // MixOptions sizes the capture. New conversations start until both Bytes and Packets are
 // reached (then the ones in flight finish); when both are zero they default to 2.1 GB and
@@ -139,7 +139,11 @@ const (
 )
 
 const (
-	nClients = 20000
+	// A site's client machines: a busy CA and DC see the same few thousand hosts again
+	// and again (logons, ticket renewals, autoenrollment), which is what keeps the
+	// analyzer's memory flat as the capture grows (it grows with distinct client/service
+	// pairs, not with flows).
+	nClients = 2000
 	mss      = 1448
 )
 

@@ -1,0 +1,283 @@
+package analyzer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"time"
+)
+
+// Bounded memory for captures of any size. A flow that has gone quiet is retired: taken out
+// of the flow table, its decoders released, its report line written out (to a spill that
+// the JSON and CSV writers copy from), and what the analyses over all flows need (roles,
+// diff, rules, hosts, the tables) kept once per group of like flows: same client and server
+// address, server port, transport, service, outcome, RPC interface and decoder summary.
+// Past foldAfter kept flows, a retired flow of a group already kept is folded into that
+// group's first flow (counted, not kept). Memory then grows with the number of distinct
+// groups (hosts times services), not with packets or flows.
+//
+// Retiring happens on a sweep every sweepEvery of capture time, and at the end; the sweeps
+// are run at the same packet whatever the number of workers, and flows retire in the order
+// they started, so the report does not depend on the workers (parallel.go).
+
+const (
+	sweepEvery = 10 * time.Second
+	// A flow idle that long is over: UDP exchanges, closed or reset TCP connections and
+	// SYNs that got nothing back.
+	idleShort = 2 * time.Minute
+	// An established TCP connection that is still open is kept much longer.
+	idleLong  = 15 * time.Minute
+	foldAfter = 20000
+	// Flows an assignment keeps for the text report; the count and outcomes cover all.
+	maxUsedByKept = 8
+)
+
+// sweepDue tells, for the packet stream as a whole, when a sweep is due (at ts).
+func (a *Analyzer) sweepDue(ts time.Time) bool {
+	if !a.streaming {
+		return false
+	}
+	if a.nextSweep.IsZero() {
+		a.nextSweep = ts.Add(sweepEvery)
+		return false
+	}
+	if ts.Before(a.nextSweep) {
+		return false
+	}
+	a.nextSweep = ts.Add(sweepEvery)
+	return true
+}
+
+func idleLimit(f *Flow) time.Duration {
+	if f.Transport == "tcp" && f.sawSYNACK && f.resetBy < 0 && !(f.fin[0] && f.fin[1]) {
+		return idleLong
+	}
+	return idleShort
+}
+
+// sweep retires the flows of the table idle at now, in the order they started.
+func (a *Analyzer) sweep(now time.Time) {
+	var old []*Flow
+	for _, f := range a.table {
+		if now.Sub(f.Last) > idleLimit(f) {
+			old = append(old, f)
+		}
+	}
+	sort.Slice(old, func(i, j int) bool { return old[i].seq < old[j].seq })
+	for _, f := range old {
+		delete(a.table, f.key())
+		a.sub = f.seq
+		a.retire(f)
+	}
+	a.sub = packetSub
+}
+
+// retire ends a flow for good (streaming analyses): decoders released, outcome set, and
+// handed to the shared state.
+func (a *Analyzer) retire(f *Flow) {
+	if f.app != nil {
+		c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame, seq: a.seq}
+		a.releaseApp(f, &c)
+	}
+	f.finish()
+	if !f.Details.Empty() {
+		// The costly part of the report line, done on the worker.
+		f.detailsJSON, _ = json.Marshal(&f.Details)
+	}
+	a.global(func(g *Analyzer) { g.retired(f) })
+}
+
+// retired takes a finished flow into the shared state: counts, RPC correlation, the report
+// line, and the kept flows.
+func (g *Analyzer) retired(f *Flow) {
+	g.flowsDone++
+	if g.outcomes == nil {
+		g.outcomes = map[string]int{}
+	}
+	g.outcomes[f.Outcome]++
+	if f.IsFailure() {
+		g.failed++
+	}
+	g.rpc.flowRetired(f)
+	if g.spill == nil {
+		g.spill = &spill{}
+	}
+	fr := flowReport(f)
+	g.spill.add(&fr, f.detailsJSON)
+	f.detailsJSON = nil
+	g.keep(f)
+}
+
+// foldKey is what makes flows alike for the analyses over all flows.
+type foldKey struct {
+	transport, service, outcome, iface, mismatch, end, summary string
+	client                                                     netip.Addr
+	server                                                     netip.AddrPort
+	as                                                         *Assignment
+	answered, failure, icmpFirewall                            bool
+	roleSig                                                    string
+}
+
+func makeFoldKey(f *Flow, summary string) foldKey {
+	k := foldKey{transport: f.Transport, service: f.Service, outcome: f.Outcome, iface: f.RPCInterface,
+		mismatch: f.RPCBindMismatch, end: f.End(), summary: summary, client: f.Client.Addr(), server: f.Server,
+		as: f.RPCAssignment, answered: f.Packets[1] > 0, failure: f.IsFailure()}
+	if f.ICMP != nil {
+		k.icmpFirewall = f.ICMP.Firewall()
+	}
+	// What role inference reads from the details beyond the summary.
+	if d := f.Details.DCERPC; d != nil {
+		for _, b := range d.Binds {
+			if caInterfaces[b.Interface] && b.Result == "accepted" {
+				k.roleSig += b.Interface + ";"
+			}
+		}
+	}
+	if webFlow(f) {
+		for _, why := range webRoleEvidence(f) {
+			k.roleSig += why[0] + ";"
+		}
+	}
+	if f.Details.LDAP != nil {
+		k.roleSig += "ldap;"
+	}
+	return k
+}
+
+// keep adds a retired flow to the kept flows, or folds it into its group's first flow.
+func (g *Analyzer) keep(f *Flow) {
+	if g.groups == nil {
+		g.groups = map[foldKey]*Flow{}
+	}
+	k := makeFoldKey(f, detailSummary(f))
+	if rep := g.groups[k]; rep != nil && len(g.flows) >= foldAfter {
+		rep.folded.flows++
+		rep.folded.packets[0] += f.Packets[0]
+		rep.folded.packets[1] += f.Packets[1]
+		rep.folded.bytes[0] += f.Bytes[0]
+		rep.folded.bytes[1] += f.Bytes[1]
+		if f.Last.After(rep.folded.last) {
+			rep.folded.last = f.Last
+		}
+		return
+	}
+	if _, ok := g.groups[k]; !ok {
+		g.groups[k] = f
+	}
+	g.flows = append(g.flows, f)
+}
+
+// folded is what a kept flow stands for beyond itself.
+type folded struct {
+	flows   int
+	packets [2]int
+	bytes   [2]int64
+	last    time.Time
+}
+
+// Count is how many flows f stands for: itself and those folded into it.
+func (f *Flow) Count() int { return 1 + f.folded.flows }
+
+// flowRetired does the RPC correlation that needs the flow's end: which assignments it
+// used and with what outcome, the flows open before an assignment, and the label of flows
+// to a dynamic port nothing handed out.
+func (r *rpcState) flowRetired(f *Flow) {
+	if f.Transport != "tcp" {
+		return
+	}
+	if f.RPCAssignment == nil && f.Service == "msrpc" && InDynamicRange(f.Server.Port()) {
+		f.Service = "msrpc (unassigned)"
+	}
+	k := endpointKey{f.Server.Addr(), f.Server.Port()}
+	list := r.byEndpoint[k]
+	for _, as := range list {
+		if f.First.Before(as.Time) {
+			as.OpenBefore++
+		}
+		if as.seq < f.seq {
+			as.usedOutcome(f.Outcome, f.seq)
+		}
+	}
+	if r.retiredTo == nil {
+		r.retiredTo = map[endpointKey]int{}
+	}
+	if len(r.retiredTo) < 1<<16 || r.retiredTo[k] > 0 {
+		r.retiredTo[k]++
+	}
+}
+
+func (as *Assignment) usedOutcome(outcome string, seq uint64) {
+	for i := range as.outcomes {
+		if as.outcomes[i].outcome == outcome {
+			as.outcomes[i].seq = min(as.outcomes[i].seq, seq)
+			return
+		}
+	}
+	as.outcomes = append(as.outcomes, usedOutcome{outcome, seq})
+}
+
+type usedOutcome struct {
+	outcome string
+	seq     uint64
+}
+
+// spill holds the report lines of the retired flows, one JSON object per line, in memory
+// up to spillMemory and in an unlinked temporary file past that.
+type spill struct {
+	mem   bytes.Buffer
+	file  *os.File
+	w     *bufio.Writer
+	size  int64
+	lines int
+	buf   []byte
+	err   error
+}
+
+const spillMemory = 8 << 20
+
+func (s *spill) add(fr *FlowReport, details []byte) {
+	s.buf = appendFlowJSON(s.buf[:0], fr, details)
+	s.buf = append(s.buf, '\n')
+	s.lines++
+	s.size += int64(len(s.buf))
+	if s.file == nil && s.mem.Len()+len(s.buf) > spillMemory {
+		f, err := os.CreateTemp("", "adcsflow-flows-*.jsonl")
+		if err != nil {
+			s.err = err
+		} else {
+			s.file = f
+			removeTemp(f)
+			s.w = bufio.NewWriterSize(f, 1<<20)
+			s.w.Write(s.mem.Bytes())
+			s.mem = bytes.Buffer{}
+		}
+	}
+	if s.w != nil {
+		s.w.Write(s.buf) // an error sticks in the writer: flush reports it
+		return
+	}
+	s.mem.Write(s.buf)
+}
+
+// flush makes the spilled lines readable; it reports a failure to write them.
+func (s *spill) flush() error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.w != nil {
+		return s.w.Flush()
+	}
+	return nil
+}
+
+// reader returns the spilled lines from the start.
+func (s *spill) reader() io.Reader {
+	if s.file != nil {
+		return io.NewSectionReader(s.file, 0, s.size)
+	}
+	return bytes.NewReader(s.mem.Bytes())
+}
