@@ -224,7 +224,7 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []*Flow) {
 	byEP := map[ep][]*Flow{}
 	var order []ep
 	partial := 0
-	d.FlowsTotal = len(flows)
+	d.FlowsTotal = countFlows(flows)
 	for _, f := range flows {
 		if len(d.Flows) < maxDiffFlows {
 			if f.ID < len(r.Flows) && len(r.Flows) == len(r.flows) && r.flows[f.ID] == f {
@@ -248,11 +248,11 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []*Flow) {
 		failed := 0
 		for _, f := range list {
 			if f.IsFailure() {
-				failed++
+				failed += f.Count()
 			}
 		}
 		switch {
-		case failed == len(list):
+		case failed == countFlows(list):
 			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", k.t, k.s.Port(), k.c.Addr(), k.s, blockedWords(list)))
 		case failed > 0:
 			partial += failed
@@ -283,7 +283,7 @@ func blockedWords(list []*Flow) string {
 	case OutcomeNoAnswer:
 		syns := 0
 		for _, x := range list {
-			syns += x.SYNs
+			syns += x.SYNs + x.folded.syns
 		}
 		s = fmt.Sprintf("dropped (%d SYN%s, no answer)", syns, plural(syns))
 	case OutcomeReset:
@@ -293,7 +293,7 @@ func blockedWords(list []*Flow) string {
 	case OutcomeUnanswered:
 		n := 0
 		for _, x := range list {
-			n += x.Packets[0]
+			n += x.Packets[0] + x.folded.packets[0]
 		}
 		s = fmt.Sprintf("no reply to %d datagram%s", n, plural(n))
 	default:
@@ -305,8 +305,8 @@ func blockedWords(list []*Flow) string {
 	if as := f.RPCAssignment; as != nil {
 		s += fmt.Sprintf(", port from %s frame %d", as.Via, as.Frame.Frame)
 	}
-	if len(list) > 1 {
-		s += fmt.Sprintf(", %d flows", len(list))
+	if n := countFlows(list); n > 1 {
+		s += fmt.Sprintf(", %d flows", n)
 	}
 	return s + fmt.Sprintf(", first frame %d at %s", f.FirstFrame.Frame, f.First.UTC().Format("15:04:05.000"))
 }

@@ -35,7 +35,7 @@ func equivalenceCaptures(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := capgen.WriteMix(f, capgen.MixOptions{Packets: 60000, Duration: 2 * time.Minute, Seed: 7}); err != nil {
+	if _, err := capgen.WriteMix(f, capgen.MixOptions{Packets: 250000, Duration: 5 * time.Minute, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -231,5 +231,61 @@ func TestPartitionKeepsPairsTogether(t *testing.T) {
 		if len(got) != 1 || v6[0] != v6[len(v6)-1] {
 			t.Errorf("%d workers: one conversation was dealt to several workers: %v %v", n, got, v6)
 		}
+	}
+}
+
+// TestFoldingKeepsCounts: folding like flows (past foldAfter kept flows) changes what is
+// kept, not what is counted: the summary, every diff row's and rule's flow count, the JSON
+// flows (all of them) are those of the analysis that keeps every flow.
+func TestFoldingKeepsCounts(t *testing.T) {
+	paths := equivalenceCaptures(t)
+	mix := paths[len(paths)-1]
+	full, err := AnalyzeFiles([]string{mix}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(v int) { foldAfter = v }(foldAfter)
+	foldAfter = 50
+	folded, err := AnalyzeFiles([]string{mix}, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(folded.flows) > len(full.flows)*9/10 {
+		t.Fatalf("folding kept %d of %d flows: the test capture does not exercise it", len(folded.flows), len(full.flows))
+	}
+	if full.Summary.Flows != folded.Summary.Flows || full.Summary.FailedFlows != folded.Summary.FailedFlows ||
+		full.Summary.Verdict != folded.Summary.Verdict {
+		t.Errorf("summary: %+v, folded %+v", full.Summary, folded.Summary)
+	}
+	var a, b bytes.Buffer
+	full.WriteJSON(&a)
+	folded.WriteJSON(&b)
+	var ja, jb struct{ Flows []json.RawMessage }
+	json.Unmarshal(a.Bytes(), &ja)
+	json.Unmarshal(b.Bytes(), &jb)
+	if len(ja.Flows) != full.Summary.Flows || len(jb.Flows) != len(ja.Flows) {
+		t.Errorf("JSON flows: %d and %d, summary %d", len(ja.Flows), len(jb.Flows), full.Summary.Flows)
+	}
+	rowCounts := func(r *Report) map[string]int {
+		m := map[string]int{}
+		for _, d := range r.Diff {
+			m[d.Baseline+" "+d.Rule+" "+d.Status] += d.FlowsTotal
+		}
+		for _, rl := range r.Rules {
+			m["rule "+rl.Transport+" "+rl.Ports+" "+strings.Join(rl.To, ",")+" "+rl.Status] += rl.FlowCount
+		}
+		return m
+	}
+	ca, cb := rowCounts(full), rowCounts(folded)
+	if len(ca) == 0 {
+		t.Fatal("no diff rows or rules to compare")
+	}
+	for k, v := range ca {
+		if cb[k] != v {
+			t.Errorf("%s: %d flows, folded %d", k, v, cb[k])
+		}
+	}
+	if len(ca) != len(cb) {
+		t.Errorf("%d diff rows and rules, folded %d", len(ca), len(cb))
 	}
 }

@@ -299,7 +299,7 @@ func verdictLine(r *Report) string {
 	failed := map[string]int{}
 	for _, f := range r.flows {
 		if f.IsFailure() {
-			failed[f.Outcome]++
+			failed[f.Outcome] += f.Count()
 		}
 	}
 	var parts []string
@@ -336,7 +336,7 @@ func (r *Report) writeVerdict(w *errWriter, o TextOptions) {
 	sort.SliceStable(failed, func(i, j int) bool { return failureRank(failed[i]) < failureRank(failed[j]) })
 	for i, f := range failed {
 		if i == o.MaxFailures {
-			w.printf("  ... and %d more failed flows (see FLOWS)\n", len(failed)-i)
+			w.printf("  ... and %d more failed flows (see FLOWS)\n", countFlows(failed[i:]))
 			break
 		}
 		w.printf("  x %s -> %s/%s  %s\n", f.Client.Addr(), f.Server, f.Transport, serviceLabel(f))
@@ -466,10 +466,10 @@ func (r *Report) writeFlowTable(w *errWriter, o TextOptions) {
 			groups[k] = g
 			order = append(order, g)
 		}
-		g.flows++
-		g.outcomes[f.Outcome]++
+		g.flows += f.Count()
+		g.outcomes[f.Outcome] += f.Count()
 		if f.IsFailure() {
-			g.failed++
+			g.failed += f.Count()
 		}
 		if d := detailSummary(f); d != "" && len(g.details) < 3 {
 			g.details = appendUnique(g.details, d)

@@ -31,10 +31,12 @@ const (
 	idleShort = 2 * time.Minute
 	// An established TCP connection that is still open is kept much longer.
 	idleLong  = 15 * time.Minute
-	foldAfter = 20000
 	// Flows an assignment keeps for the text report; the count and outcomes cover all.
 	maxUsedByKept = 8
 )
+
+// foldAfter is how many flows are kept before like flows are folded (a variable for tests).
+var foldAfter = 20000
 
 // sweepDue tells, for the packet stream as a whole, when a sweep is due (at ts).
 func (a *Analyzer) sweepDue(ts time.Time) bool {
@@ -156,6 +158,7 @@ func (g *Analyzer) keep(f *Flow) {
 	k := makeFoldKey(f, detailSummary(f))
 	if rep := g.groups[k]; rep != nil && len(g.flows) >= foldAfter {
 		rep.folded.flows++
+		rep.folded.syns += f.SYNs
 		rep.folded.packets[0] += f.Packets[0]
 		rep.folded.packets[1] += f.Packets[1]
 		rep.folded.bytes[0] += f.Bytes[0]
@@ -174,6 +177,7 @@ func (g *Analyzer) keep(f *Flow) {
 // folded is what a kept flow stands for beyond itself.
 type folded struct {
 	flows   int
+	syns    int
 	packets [2]int
 	bytes   [2]int64
 	last    time.Time
@@ -181,6 +185,15 @@ type folded struct {
 
 // Count is how many flows f stands for: itself and those folded into it.
 func (f *Flow) Count() int { return 1 + f.folded.flows }
+
+// countFlows is how many flows a list of kept flows stands for.
+func countFlows(list []*Flow) int {
+	n := 0
+	for _, f := range list {
+		n += f.Count()
+	}
+	return n
+}
 
 // flowRetired does the RPC correlation that needs the flow's end: which assignments it
 // used and with what outcome, the flows open before an assignment, and the label of flows

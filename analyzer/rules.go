@@ -330,7 +330,7 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 		}
 		byEP[k] = append(byEP[k], f)
 		rule.Services = appendUnique(rule.Services, serviceLabel(f))
-		rule.FlowCount++
+		rule.FlowCount += f.Count()
 		if caInterfaces[f.RPCInterface] || strings.Contains(f.RPCInterface, "CCertRequestD") {
 			caIface = true
 		}
@@ -350,10 +350,10 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 		failed := 0
 		for _, f := range list {
 			if f.IsFailure() {
-				failed++
+				failed += f.Count()
 			}
 		}
-		if failed == len(list) {
+		if failed == countFlows(list) {
 			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", k.c, k.s, list[0].Transport, blockedWords(list)))
 		}
 	}
