@@ -30,7 +30,7 @@ const (
 	// SYNs that got nothing back.
 	idleShort = 2 * time.Minute
 	// An established TCP connection that is still open is kept much longer.
-	idleLong  = 15 * time.Minute
+	idleLong = 15 * time.Minute
 	// Flows an assignment keeps for the text report; the count and outcomes cover all.
 	maxUsedByKept = 8
 )
