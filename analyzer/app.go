@@ -302,7 +302,7 @@ func (a *Analyzer) deliver(f *Flow, dir int, c *appCtx) {
 	st.buffered -= used
 	// Keep the buffer (its capacity serves the next message) with what is left in front.
 	d.buf = d.buf[:copy(d.buf, d.buf[used:])]
-	if len(d.buf) == 0 && cap(d.buf) > 64<<10 {
+	if len(d.buf) == 0 && cap(d.buf) > maxStreamBuffer {
 		d.buf = nil
 	}
 }

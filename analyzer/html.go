@@ -450,6 +450,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		t.write(bw)
 		bw.printf("</section>\n")
+	} else if r.Summary.Flows > 0 {
+		bw.printf("<section id=\"flows\"><h2>All flows</h2>\n<p>%d flows: too many to list here; <code>--format csv</code> or <code>--format json</code> lists every one.</p></section>\n", r.Summary.Flows)
 	}
 	bw.printf("<footer>Made by adcsflow. Click a column header to sort a table.</footer>\n<script>%s</script>\n</body></html>\n", htmlScript)
 	return bw.err

@@ -415,6 +415,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				mdCell(svc), out, f.Packets, mdCell(f.Summary))
 		}
 		bw.printf("\n")
+	} else if r.Summary.Flows > 0 {
+		bw.printf("## All flows\n\n%d flows: too many to list here; `--format csv` or `--format json` lists every one.\n\n", r.Summary.Flows)
 	}
 	return bw.err
 }

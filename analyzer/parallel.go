@@ -42,8 +42,13 @@ func (a *Analyzer) global(fn func(g *Analyzer)) {
 	a.shard.actions = append(a.shard.actions, action{seq: a.seq, sub: a.sub, fn: fn})
 }
 
-// epochPackets is how many packets are dealt out between two merges.
-const epochPackets = 8192
+// An epoch, the packets dealt out between two merges, ends at epochPackets packets or
+// epochBytes bytes; batchesPerWorker bound what is in flight.
+const (
+	epochPackets     = 4096
+	epochBytes       = 2 << 20
+	batchesPerWorker = 4
+)
 
 type batchPkt struct {
 	off, n int // n < 0: not a packet, a sweep at ts (retire.go)
@@ -79,11 +84,11 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		w.captures = a.captures
 		w.streaming = a.streaming
 		workers[i] = w
-		in[i] = make(chan *batch, 4)
-		out[i] = make(chan epochResult, 4)
-		free[i] = make(chan *batch, 6)
-		for j := 0; j < 6; j++ {
-			free[i] <- &batch{data: make([]byte, 0, 1<<20), pkts: make([]batchPkt, 0, epochPackets)}
+		in[i] = make(chan *batch, batchesPerWorker)
+		out[i] = make(chan epochResult, batchesPerWorker)
+		free[i] = make(chan *batch, batchesPerWorker)
+		for j := 0; j < batchesPerWorker; j++ {
+			free[i] <- &batch{data: make([]byte, 0, epochBytes+64<<10), pkts: make([]batchPkt, 0, epochPackets+8)}
 		}
 		go func(w *Analyzer, in <-chan *batch, out chan<- epochResult, free chan<- *batch) {
 			for b := range in {
@@ -126,7 +131,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 			epochs <- 1
 		}
 		take()
-		inEpoch := 0
+		inEpoch, epochData := 0, 0
 		for {
 			p, err := src.Next()
 			if err == io.EOF {
@@ -147,10 +152,11 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 			b.pkts = append(b.pkts, batchPkt{off: len(b.data), n: len(p.Data), ts: p.Timestamp, length: p.Length,
 				link: p.Link, file: p.File, frame: p.Frame, seq: a.seq})
 			b.data = append(b.data, p.Data...)
-			if inEpoch++; inEpoch == epochPackets {
+			epochData += len(p.Data)
+			if inEpoch++; inEpoch == epochPackets || epochData >= epochBytes {
 				send()
 				take()
-				inEpoch = 0
+				inEpoch, epochData = 0, 0
 			}
 		}
 		send()

@@ -129,10 +129,16 @@ func buildReport(a *Analyzer) *Report {
 		}
 	}
 	multi := len(a.captures) > 1
-	r.Flows = make([]FlowReport, 0, len(a.flows))
 	outcomes := map[string]int{}
 	failed := 0
-	for _, f := range a.flows {
+	// When flows were folded (retire.go) the report lines are in the spill only: Flows
+	// stays empty rather than list some of them.
+	list := a.flows
+	if a.streaming && a.flowsDone > len(a.flows) {
+		list = nil
+	}
+	r.Flows = make([]FlowReport, 0, len(list))
+	for _, f := range list {
 		fr := flowReport(f)
 		if multi && f.FirstFrame.File < len(a.captures) {
 			fr.Capture = a.captures[f.FirstFrame.File].File

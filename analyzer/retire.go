@@ -25,7 +25,7 @@ import (
 // they started, so the report does not depend on the workers (parallel.go).
 
 const (
-	sweepEvery = 10 * time.Second
+	sweepEvery = 30 * time.Second
 	// A flow idle that long is over: UDP exchanges, closed or reset TCP connections and
 	// SYNs that got nothing back.
 	idleShort = 2 * time.Minute
