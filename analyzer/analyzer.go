@@ -65,6 +65,9 @@ type Analyzer struct {
 	spill     *spill
 	groups    map[foldKey]*Flow
 
+	freeApps []*appState // app.go
+	freeBufs [][]byte
+
 	rpc   rpcState
 	names nameBook
 	ctx   appCtx
@@ -251,7 +254,7 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 		Service: portService(proto, server.Port()),
 		First:   ts, Last: ts, FirstFrame: ref, LastFrame: ref,
 		resetBy: -1,
-		app:     &appState{},
+		app:     a.newAppState(),
 		seq:     a.seq,
 	}
 	a.flowsSeen++
@@ -297,6 +300,7 @@ func (a *Analyzer) releaseApp(f *Flow, c *appCtx) {
 	for i := range f.app.dirs {
 		a.bufferedTotal -= len(f.app.dirs[i].buf)
 	}
+	a.freeAppState(f.app)
 	f.app = nil
 }
 

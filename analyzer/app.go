@@ -247,6 +247,12 @@ func (a *Analyzer) appendStream(f *Flow, d *streamDir, p []byte) {
 		a.stopBuffering(f, "stopped decoding: the analyzer's total buffer cap was reached")
 		return
 	}
+	if d.buf == nil {
+		if n := len(a.freeBufs); n > 0 {
+			d.buf = a.freeBufs[n-1]
+			a.freeBufs = a.freeBufs[:n-1]
+		}
+	}
 	d.buf = append(d.buf, p...)
 	a.bufferedTotal += len(p)
 	st.buffered += len(p)
@@ -402,4 +408,33 @@ func (a *Analyzer) detect(f *Flow, dir int, data []byte, datagram bool) {
 // udpUndecided lets a UDP flow try detection on a few datagrams before giving up.
 func (a *Analyzer) udpUndecided(f *Flow) bool {
 	return f.Packets[0]+f.Packets[1] < 4
+}
+
+// Reassembly state and stream buffers are reused from flow to flow: a capture of short
+// flows would otherwise allocate (and collect) them for every one.
+const (
+	maxFreeApps    = 1024
+	maxFreeBufs    = 256
+	maxReusableBuf = 64 << 10
+)
+
+func (a *Analyzer) newAppState() *appState {
+	if n := len(a.freeApps); n > 0 {
+		st := a.freeApps[n-1]
+		a.freeApps = a.freeApps[:n-1]
+		return st
+	}
+	return &appState{}
+}
+
+func (a *Analyzer) freeAppState(st *appState) {
+	for i := range st.dirs {
+		if b := st.dirs[i].buf; cap(b) > 0 && cap(b) <= maxReusableBuf && len(a.freeBufs) < maxFreeBufs {
+			a.freeBufs = append(a.freeBufs, b[:0])
+		}
+	}
+	if len(a.freeApps) < maxFreeApps {
+		*st = appState{}
+		a.freeApps = append(a.freeApps, st)
+	}
 }

@@ -111,7 +111,7 @@ func (g *Analyzer) retired(f *Flow) {
 	fr := flowReport(f)
 	g.spill.add(&fr, f.detailsJSON)
 	f.detailsJSON = nil
-	g.keep(f)
+	g.keep(f, fr.Summary)
 }
 
 // foldKey is what makes flows alike for the analyses over all flows.
@@ -151,11 +151,11 @@ func makeFoldKey(f *Flow, summary string) foldKey {
 }
 
 // keep adds a retired flow to the kept flows, or folds it into its group's first flow.
-func (g *Analyzer) keep(f *Flow) {
+func (g *Analyzer) keep(f *Flow, summary string) {
 	if g.groups == nil {
 		g.groups = map[foldKey]*Flow{}
 	}
-	k := makeFoldKey(f, detailSummary(f))
+	k := makeFoldKey(f, summary)
 	if rep := g.groups[k]; rep != nil && len(g.flows) >= foldAfter {
 		rep.folded.flows++
 		rep.folded.syns += f.SYNs
