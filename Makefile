@@ -13,11 +13,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 # System packages: libpcap-dev for live capture (cgo); tshark (the reference dissector),
-# nftables and iproute2 (namespace tests), chromium (the HTML report's browser test) for the
+# tcpdump (the bench's read floor), nftables and iproute2 (namespace tests), chromium (the HTML report's browser test) for the
 # tests. Installed only when missing.
 deps-system:
 	@missing=""; \
-	for p in libpcap-dev tshark nftables iproute2 chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in libpcap-dev tshark tcpdump nftables iproute2 chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
