@@ -21,7 +21,7 @@ package capgen
 //     The whole session is replayed as a unit (so an EPM reply and the connection to the
 //     port it hands out stay together) with its real relative timing, a client address
 //     out of 2 000 (10.100.x.y ...), fresh ephemeral ports per connection, and one of
-//     four server groups (10.77.2-5.x). Of these sessions 25% have the SAMR UUID swapped
+//     four server groups (10.77.2-5.x): the client's own site's, one session in eight another. Of these sessions 25% have the SAMR UUID swapped
 //     for ICertPassage's (the EPM map, the tower and the bind on the dynamic port), 8% are
 //     802.1Q-tagged, 5% are converted to IPv6 (their Kerberos, LDAP, LDAPS, GC, kpasswd and
 //     HTTPS connections only; the checksums are recomputed for the new pseudo-header), 10%
@@ -69,7 +69,7 @@ import (
 )
 
 // MixVersion changes whenever WriteMix writes other bytes for the same options (cache keys).
-const MixVersion = 2
+const MixVersion = 3
 
 // MixOptions sizes the capture. New conversations start until both Bytes and Packets are
 // reached (then the ones in flight finish); when both are zero they default to 2.1 GB and
@@ -858,7 +858,12 @@ func (g *mixGen) startSession(now int64, dcom bool) {
 	s := &sessionStream{t: t, start: now}
 	s.cidx, s.client = g.client()
 	if !t.keepServers {
-		s.group = byte(g.rng.IntN(4))
+		// A client logs on at its own site: its DC and CA are those of its group (one
+		// session in eight goes elsewhere: roaming, a site's DC down).
+		s.group = byte(s.cidx % 4)
+		if g.rng.IntN(8) == 0 {
+			s.group = byte(g.rng.IntN(4))
+		}
 	}
 	s.ports = make([]uint16, t.nconv)
 	for i := range s.ports {
