@@ -32,3 +32,35 @@ func TestAppendFlowJSONMatchesEncodingJSON(t *testing.T) {
 		t.Fatalf("only %d flows compared", n)
 	}
 }
+
+// TestWriteJSONIsTheReport: the report written field by field is the Report as
+// encoding/json writes it (every member, same values), on real captures.
+func TestWriteJSONIsTheReport(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
+	lab, _ := filepath.Glob("../testdata/captures/lab-*.pcapng")
+	paths = append(paths, lab...)
+	if len(paths) == 0 {
+		t.Fatal("no captures")
+	}
+	for _, p := range paths {
+		rep, _ := AnalyzeFiles([]string{p}, Options{})
+		var buf bytes.Buffer
+		if err := rep.WriteJSON(&buf); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, exp any
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+			t.Fatalf("%s: the written report is not JSON: %v", p, err)
+		}
+		json.Unmarshal(want, &exp)
+		g, _ := json.Marshal(got)
+		e, _ := json.Marshal(exp)
+		if !bytes.Equal(g, e) {
+			t.Errorf("%s: the written report differs from the Report:\n%s", p, firstDiff(e, g))
+		}
+	}
+}

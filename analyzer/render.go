@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -64,45 +63,102 @@ type Rule struct {
 	family6  bool
 }
 
-// WriteJSON writes the report as JSON.
-//
-// The flows are written one per line, copied from the spill of a streaming analysis, so
-// that a capture with millions of flows is written without holding them.
+// WriteJSON writes the report as JSON, indented as encoding/json indents it, except the
+// flows: one per line. It is written field by field and element by element, the flows copied
+// from the spill of a streaming analysis, so that a capture with millions of flows, thousands
+// of diff rows and rules is written without holding it all as one JSON value.
 func (r *Report) WriteJSON(w io.Writer) error {
-	rest := *r
-	rest.Flows = nil
-	head, err := json.MarshalIndent(&rest, "", "  ")
-	if err != nil {
-		return err
-	}
-	const slot = "\n  \"flows\": null"
-	i := bytes.Index(head, []byte(slot))
-	if i < 0 {
-		return fmt.Errorf("report: no flows slot in the JSON")
-	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	bw.Write(head[:i])
-	bw.WriteString("\n  \"flows\": [")
+	jw := &jsonWriter{w: bufio.NewWriterSize(w, 1<<16)}
+	jw.w.WriteByte('{')
+	jw.value("version", r.Version)
+	writeJSONArray(jw, "captures", r.Captures, false)
+	jw.value("summary", &r.Summary)
+	writeJSONArray(jw, "hosts", r.Hosts, false)
+	jw.key("flows")
 	n := 0
-	err = r.eachFlowLine(func(line []byte) error {
+	jw.w.WriteByte('[')
+	err := r.eachFlowLine(func(line []byte) error {
 		if n > 0 {
-			bw.WriteByte(',')
+			jw.w.WriteByte(',')
 		}
 		n++
-		bw.WriteString("\n    ")
-		_, err := bw.Write(line)
+		jw.w.WriteString("\n    ")
+		_, err := jw.w.Write(line)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		bw.WriteString("\n  ")
+		jw.w.WriteString("\n  ")
 	}
-	bw.WriteByte(']')
-	bw.Write(head[i+len(slot):])
-	bw.WriteByte('\n')
-	return bw.Flush()
+	jw.w.WriteByte(']')
+	writeJSONArray(jw, "rpc_assignments", r.RPCAssignments, false)
+	writeJSONArray(jw, "rpc_not_registered", r.RPCNotFound, true)
+	writeJSONArray(jw, "diff", r.Diff, true)
+	writeJSONArray(jw, "rules", r.Rules, true)
+	writeJSONArray(jw, "warnings", r.Warnings, true)
+	if r.TwoPoint != nil {
+		jw.value("two_point", r.TwoPoint)
+	}
+	jw.w.WriteString("\n}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.w.Flush()
+}
+
+// jsonWriter writes the members of the report's top-level object.
+type jsonWriter struct {
+	w   *bufio.Writer
+	n   int
+	err error
+}
+
+func (j *jsonWriter) key(name string) {
+	if j.n > 0 {
+		j.w.WriteByte(',')
+	}
+	j.n++
+	j.w.WriteString("\n  \"" + name + "\": ")
+}
+
+func (j *jsonWriter) value(name string, v any) {
+	j.key(name)
+	j.encode(v, "  ")
+}
+
+func (j *jsonWriter) encode(v any, prefix string) {
+	b, err := json.MarshalIndent(v, prefix, "  ")
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	j.w.Write(b)
+}
+
+// writeJSONArray writes one array member, an element at a time (omitEmpty: as the field's
+// omitempty tag says).
+func writeJSONArray[T any](j *jsonWriter, name string, list []T, omitEmpty bool) {
+	if omitEmpty && len(list) == 0 {
+		return
+	}
+	j.key(name)
+	if list == nil {
+		j.w.WriteString("null")
+		return
+	}
+	j.w.WriteByte('[')
+	for i := range list {
+		if i > 0 {
+			j.w.WriteByte(',')
+		}
+		j.w.WriteString("\n    ")
+		j.encode(&list[i], "    ")
+	}
+	if len(list) > 0 {
+		j.w.WriteString("\n  ")
+	}
+	j.w.WriteByte(']')
 }
 
 // eachFlowLine calls fn with the JSON of every flow (compact, no newline), from the spill
