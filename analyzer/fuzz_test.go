@@ -28,6 +28,7 @@ func FuzzHandle(f *testing.F) {
 	}
 	for i := 0; i+3 <= len(frames); i += 3 {
 		f.Add(uint8(0), frames[i], frames[i+1], frames[i+2])
+		f.Add(uint8(0x80), frames[i], frames[i+1], frames[i+2])
 	}
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
 		layers.LinkTypeNull, layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6}
@@ -35,9 +36,15 @@ func FuzzHandle(f *testing.F) {
 		an := New(Options{MaxFlows: 64})
 		an.AddCapture(&CaptureInfo{File: "fuzz"})
 		ts := time.Unix(1700000000, 0)
-		lt := links[int(link)%len(links)]
+		lt := links[int(link&0x7f)%len(links)]
+		step := time.Millisecond
+		if link&0x80 != 0 {
+			// The streaming analysis of files: sweeps retire idle flows between packets.
+			an.streaming = true
+			step = 100 * time.Second
+		}
 		for i, d := range [][]byte{a, b, c, a, c, b} {
-			an.Handle(Packet{Data: d, Timestamp: ts.Add(time.Duration(i) * time.Millisecond), Length: len(d), Link: lt, Frame: i + 1})
+			an.Handle(Packet{Data: d, Timestamp: ts.Add(time.Duration(i) * step), Length: len(d), Link: lt, Frame: i + 1})
 		}
 		r := an.Finish()
 		if err := r.WriteJSON(io.Discard); err != nil {
