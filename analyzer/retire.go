@@ -287,6 +287,17 @@ func (s *spill) flush() error {
 	return nil
 }
 
+// Close releases what the report holds outside memory (the temporary file of the spill).
+// The report can still be used, without its flow lines.
+func (r *Report) Close() error {
+	if r == nil || r.spill == nil || r.spill.file == nil {
+		return nil
+	}
+	err := r.spill.file.Close()
+	r.spill = nil
+	return err
+}
+
 // reader returns the spilled lines from the start.
 func (s *spill) reader() io.Reader {
 	if s.file != nil {

@@ -54,6 +54,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 	}
 	defer stop()
 	rep, readErr := analyzer.AnalyzeFiles(files, opts)
+	defer rep.Close()
 	if _, err := applyDiffFlags(rep, flags); err != nil { // diff.go: --baseline, --role, --roles
 		fmt.Fprintf(stderr, "adcsflow analyze: %v\n", err)
 		return exitBadInput

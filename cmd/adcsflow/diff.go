@@ -152,6 +152,7 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	rep, readErr := analyzer.AnalyzeFiles(files, opts)
+	defer rep.Close()
 	b, err := applyDiffFlags(rep, flags)
 	if err != nil {
 		fmt.Fprintf(stderr, "adcsflow diff: %v\n", err)
@@ -222,6 +223,7 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	}
 	rep, readErr := analyzer.AnalyzeFiles(files, opts)
+	defer rep.Close()
 	if err := applyRoleFlags(rep, flags); err != nil {
 		fmt.Fprintf(stderr, "adcsflow rules: %v\n", err)
 		return exitBadInput
