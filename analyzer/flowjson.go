@@ -40,7 +40,7 @@ func appendFlowJSON(b []byte, fr *FlowReport, details []byte) []byte {
 	}
 	if fr.Details != nil {
 		if details == nil {
-			details, _ = json.Marshal(fr.Details)
+			details = appendDetailsJSON(nil, fr.Details)
 		}
 		b = append(b, `,"details":`...)
 		b = append(b, details...)
@@ -129,4 +129,165 @@ func removeTemp(f *os.File) {
 	if runtime.GOOS != "windows" {
 		os.Remove(f.Name())
 	}
+}
+
+// appendDetailsJSON appends d as encoding/json writes it. The details most flows carry
+// (Kerberos, kpasswd, LDAP) are written by hand, being encoded for every flow of a capture;
+// the others go through encoding/json.
+func appendDetailsJSON(b []byte, d *Details) []byte {
+	if d.TLS != nil || d.HTTP != nil || d.DCERPC != nil {
+		js, _ := json.Marshal(d)
+		return append(b, js...)
+	}
+	o := jsonObject{b: append(b, '{')}
+	if k := d.Kerberos; k != nil {
+		o.key("kerberos")
+		o.b = appendKerberosJSON(o.b, k)
+	}
+	if k := d.Kpasswd; k != nil {
+		ko := jsonObject{b: append(o.key("kpasswd"), '{')}
+		ko.strings("messages", k.Messages, false)
+		ko.strings("versions", k.Versions, true)
+		if len(k.ResultCodes) > 0 {
+			ko.key("result_codes")
+			ko.b = append(ko.b, '[')
+			for i, c := range k.ResultCodes {
+				if i > 0 {
+					ko.b = append(ko.b, ',')
+				}
+				ko.b = strconv.AppendInt(ko.b, int64(c), 10)
+			}
+			ko.b = append(ko.b, ']')
+		}
+		ko.strings("result_names", k.ResultNames, true)
+		ko.kerberosErrors(k.Errors)
+		o.b = append(ko.b, '}')
+	}
+	if l := d.LDAP; l != nil {
+		lo := jsonObject{b: append(o.key("ldap"), '{')}
+		lo.strings("operations", l.Operations, false)
+		if len(l.Results) > 0 {
+			lo.key("results")
+			lo.b = append(lo.b, '[')
+			for i, r := range l.Results {
+				if i > 0 {
+					lo.b = append(lo.b, ',')
+				}
+				ro := jsonObject{b: append(lo.b, '{')}
+				ro.str("operation", r.Operation)
+				ro.key("code")
+				ro.b = strconv.AppendInt(ro.b, int64(r.Code), 10)
+				ro.str("name", r.Name)
+				if r.Diagnostic != "" {
+					ro.str("diagnostic", r.Diagnostic)
+				}
+				lo.b = append(ro.b, '}')
+			}
+			lo.b = append(lo.b, ']')
+		}
+		lo.strings("bind_mechanisms", l.BindMechanisms, true)
+		lo.boolean("sasl_protected", l.SASLProtected)
+		lo.boolean("starttls", l.StartTLS)
+		lo.strings("search_bases", l.SearchBases, true)
+		lo.strings("filters", l.Filters, true)
+		lo.strings("adcs_discovery", l.ADCSDiscovery, true)
+		if l.NetlogonPing {
+			lo.boolean("netlogon_ping", true)
+		}
+		o.b = append(lo.b, '}')
+	}
+	o.strings("malformed", d.Malformed, true)
+	o.strings("notes", d.Notes, true)
+	return append(o.b, '}')
+}
+
+func appendKerberosJSON(b []byte, k *KerberosDetails) []byte {
+	o := jsonObject{b: append(b, '{')}
+	o.strings("messages", k.Messages, false)
+	o.kerberosErrors(k.Errors)
+	o.strings("realms", k.Realms, true)
+	o.strings("snames", k.SNames, true)
+	o.strings("cnames", k.CNames, true)
+	if len(k.ETypes) > 0 {
+		o.key("etypes")
+		o.b = append(o.b, '[')
+		for i, e := range k.ETypes {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = strconv.AppendInt(o.b, int64(e), 10)
+		}
+		o.b = append(o.b, ']')
+	}
+	o.strings("notes", k.Notes, true)
+	return append(o.b, '}')
+}
+
+// jsonObject appends the members of one JSON object.
+type jsonObject struct {
+	b []byte
+	n int
+}
+
+func (o *jsonObject) key(name string) []byte {
+	if o.n > 0 {
+		o.b = append(o.b, ',')
+	}
+	o.n++
+	o.b = append(o.b, '"')
+	o.b = append(o.b, name...)
+	o.b = append(o.b, '"', ':')
+	return o.b
+}
+
+func (o *jsonObject) str(name, v string) {
+	o.key(name)
+	o.b = appendJSONString(o.b, v)
+}
+
+func (o *jsonObject) boolean(name string, v bool) {
+	o.key(name)
+	o.b = strconv.AppendBool(o.b, v)
+}
+
+// strings writes a []string member: null when nil, left out when empty and omitEmpty.
+func (o *jsonObject) strings(name string, list []string, omitEmpty bool) {
+	if omitEmpty && len(list) == 0 {
+		return
+	}
+	o.key(name)
+	if list == nil {
+		o.b = append(o.b, "null"...)
+		return
+	}
+	o.b = append(o.b, '[')
+	for i, s := range list {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = appendJSONString(o.b, s)
+	}
+	o.b = append(o.b, ']')
+}
+
+func (o *jsonObject) kerberosErrors(list []KerberosError) {
+	if len(list) == 0 {
+		return
+	}
+	o.key("errors")
+	o.b = append(o.b, '[')
+	for i, e := range list {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		eo := jsonObject{b: append(o.b, '{')}
+		eo.key("code")
+		eo.b = strconv.AppendInt(eo.b, int64(e.Code), 10)
+		eo.str("name", e.Name)
+		if e.EText != "" {
+			eo.str("e_text", e.EText)
+		}
+		o.b = append(eo.b, '}')
+	}
+	o.b = append(o.b, ']')
 }

@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// TestAppendFlowJSONMatchesEncodingJSON: the fast report line is byte for byte what
-// encoding/json writes, on every flow of the real captures.
+// TestAppendFlowJSONMatchesEncodingJSON: the fast report line (details included) is byte for
+// byte what encoding/json writes, on every flow of the real and generated captures.
 func TestAppendFlowJSONMatchesEncodingJSON(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
-	lab, _ := filepath.Glob("../testdata/captures/lab-*.pcapng")
-	paths = append(paths, lab...)
+	paths := equivalenceCaptures(t) // shared, lab and a generated mix
+	defer func(v int) { foldAfter = v }(foldAfter)
+	foldAfter = 1 << 30 // keep every flow in Report.Flows
 	n := 0
 	for _, p := range paths {
 		rep, _ := AnalyzeFiles([]string{p}, Options{Workers: 1})

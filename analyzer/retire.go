@@ -3,7 +3,6 @@ package analyzer
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/netip"
 	"os"
@@ -88,7 +87,7 @@ func (a *Analyzer) retire(f *Flow) {
 	f.finish()
 	if !f.Details.Empty() {
 		// The costly part of the report line, done on the worker.
-		f.detailsJSON, _ = json.Marshal(&f.Details)
+		f.detailsJSON = appendDetailsJSON(nil, &f.Details)
 	}
 	a.global(func(g *Analyzer) { g.retired(f) })
 }
