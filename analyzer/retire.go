@@ -17,7 +17,8 @@ import (
 // address, server port, transport, service, outcome, RPC interface and decoder summary.
 // Past foldAfter kept flows, a retired flow of a group already kept is folded into that
 // group's first flow (counted, not kept). Memory then grows with the number of distinct
-// groups (hosts times services), not with packets or flows.
+// groups (client/server pairs times services and outcomes), not with packets or flows.
+// A packet on the 4-tuple of a retired flow starts a new flow, as after a TCP takeover.
 //
 // Retiring happens on a sweep every sweepEvery of capture time, and at the end; the sweeps
 // are run at the same packet whatever the number of workers, and flows retire in the order
