@@ -102,12 +102,17 @@ func (a *Analyzer) FlowCount() int { return a.flowsSeen }
 
 // Handle analyzes one packet.
 func (a *Analyzer) Handle(p Packet) {
-	a.count(p)
-	a.seq++
-	if a.sweepDue(p.Timestamp) {
+	if a.admit(p) {
 		a.sweep(p.Timestamp)
 	}
 	a.handlePacket(p)
+}
+
+// admit numbers and counts a packet; it reports whether a sweep is due before it.
+func (a *Analyzer) admit(p Packet) (sweep bool) {
+	a.count(p)
+	a.seq++
+	return a.sweepDue(p.Timestamp)
 }
 
 // count does the per-capture bookkeeping of a packet (counts, times, link types).
@@ -266,11 +271,7 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 	}
 	a.table[key] = f
 	if f.Transport == "tcp" {
-		if a.shard == nil {
-			a.rpc.flowStarted(a, f)
-		} else {
-			a.global(func(g *Analyzer) { g.rpc.flowStarted(g, f) })
-		}
+		a.global(func(g *Analyzer) { g.rpc.flowStarted(g, f) })
 	}
 	return f
 }

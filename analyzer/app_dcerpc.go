@@ -248,11 +248,7 @@ func (r *rpcConn) bind(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	f := c.f
 	if len(p.Contexts) > 0 {
 		iface := p.Contexts[0].Abstract.UUID
-		if c.a.shard == nil {
-			c.a.rpcBound(f, iface)
-		} else {
-			c.a.global(func(g *Analyzer) { g.rpcBound(f, iface) })
-		}
+		c.a.global(func(g *Analyzer) { g.rpcBound(f, iface) })
 	}
 }
 
@@ -385,12 +381,8 @@ func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 			}
 			return
 		}
-		if c.a.shard == nil {
-			c.a.dcomAssignments(c, call, act)
-		} else {
-			cc := *c
-			c.a.global(func(g *Analyzer) { cc.a = g; g.dcomAssignments(&cc, call, act) })
-		}
+		cc := *c // the context is reused: the action keeps a copy
+		c.a.global(func(g *Analyzer) { cc.a = g; g.dcomAssignments(&cc, call, act) })
 	}
 }
 

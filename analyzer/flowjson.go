@@ -149,15 +149,7 @@ func appendDetailsJSON(b []byte, d *Details) []byte {
 		ko.strings("messages", k.Messages, false)
 		ko.strings("versions", k.Versions, true)
 		if len(k.ResultCodes) > 0 {
-			ko.key("result_codes")
-			ko.b = append(ko.b, '[')
-			for i, c := range k.ResultCodes {
-				if i > 0 {
-					ko.b = append(ko.b, ',')
-				}
-				ko.b = strconv.AppendInt(ko.b, int64(c), 10)
-			}
-			ko.b = append(ko.b, ']')
+			ko.b = appendJSONInts(ko.key("result_codes"), k.ResultCodes)
 		}
 		ko.strings("result_names", k.ResultNames, true)
 		ko.kerberosErrors(k.Errors)
@@ -209,15 +201,7 @@ func appendKerberosJSON(b []byte, k *KerberosDetails) []byte {
 	o.strings("snames", k.SNames, true)
 	o.strings("cnames", k.CNames, true)
 	if len(k.ETypes) > 0 {
-		o.key("etypes")
-		o.b = append(o.b, '[')
-		for i, e := range k.ETypes {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = strconv.AppendInt(o.b, int64(e), 10)
-		}
-		o.b = append(o.b, ']')
+		o.b = appendJSONInts(o.key("etypes"), k.ETypes)
 	}
 	o.strings("notes", k.Notes, true)
 	return append(o.b, '}')
@@ -290,4 +274,16 @@ func (o *jsonObject) kerberosErrors(list []KerberosError) {
 		o.b = append(eo.b, '}')
 	}
 	o.b = append(o.b, ']')
+}
+
+// appendJSONInts appends a JSON array of integers.
+func appendJSONInts[T int | int32](b []byte, list []T) []byte {
+	b = append(b, '[')
+	for i, v := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	return append(b, ']')
 }

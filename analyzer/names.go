@@ -21,11 +21,7 @@ func (a *Analyzer) addName(addr netip.Addr, name string) {
 	if name == "" || !addr.IsValid() || len(name) > 255 {
 		return
 	}
-	if a.shard != nil {
-		a.global(func(g *Analyzer) { g.names.add(addr, name) })
-		return
-	}
-	a.names.add(addr, name)
+	a.global(func(g *Analyzer) { g.names.add(addr, name) })
 }
 
 func (nb *nameBook) add(addr netip.Addr, name string) {

@@ -141,9 +141,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 				readErr = err
 				break
 			}
-			a.count(p)
-			a.seq++
-			if a.sweepDue(p.Timestamp) {
+			if a.admit(p) {
 				for _, b := range cur {
 					b.pkts = append(b.pkts, batchPkt{n: -1, ts: p.Timestamp, seq: a.seq})
 				}

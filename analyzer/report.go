@@ -145,9 +145,11 @@ func buildReport(a *Analyzer) *Report {
 		}
 		a.twoPointFlow(f, &fr)
 		r.Flows = append(r.Flows, fr)
-		outcomes[f.Outcome]++
-		if f.IsFailure() {
-			failed++
+		if !a.streaming {
+			outcomes[f.Outcome]++
+			if f.IsFailure() {
+				failed++
+			}
 		}
 	}
 	r.RPCAssignments = make([]AssignmentReport, 0, len(a.rpc.assignments))
