@@ -12,6 +12,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/adcsflow/adcsflow/decoders/kerberos"
+	"github.com/adcsflow/adcsflow/decoders/ldap"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -67,6 +69,11 @@ type Analyzer struct {
 
 	freeApps []*appState // app.go
 	freeBufs [][]byte
+	// scratch is the decoders' reused storage: a decoded message is read, never kept.
+	scratch struct {
+		kerberos kerberos.Message
+		ldap     ldap.Decoder
+	}
 
 	rpc   rpcState
 	names nameBook

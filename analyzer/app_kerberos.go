@@ -40,8 +40,8 @@ func (h *kerberosHandler) feed(c *appCtx, dir int, data []byte) int {
 }
 
 func (h *kerberosHandler) message(c *appCtx, b []byte) {
-	m, err := kerberos.Parse(b)
-	if err != nil {
+	m := &c.a.scratch.kerberos
+	if err := kerberos.ParseInto(m, b); err != nil {
 		c.malformed("kerberos: " + err.Error())
 		return
 	}

@@ -47,10 +47,7 @@ func (h *ldapHandler) feed(c *appCtx, dir int, data []byte) int {
 		return h.tls.feed(c, dir, data)
 	}
 	if c.f.Transport == "udp" {
-		msgs, err := ldap.ParseAll(data, 0)
-		for _, m := range msgs {
-			h.message(c, m)
-		}
+		err := c.a.scratch.ldap.Each(data, 0, func(m *ldap.Message) { h.message(c, m) })
 		if err != nil {
 			c.malformed("cldap: " + err.Error())
 		}
@@ -67,7 +64,7 @@ func (h *ldapHandler) feed(c *appCtx, dir int, data []byte) int {
 			n = feedFramed(c, rest, ldapSASLFrame, func(b []byte) { h.saslBuffer(c, b) })
 		} else {
 			n = feedFramed(c, rest, ldapFrame, func(b []byte) {
-				m, err := ldap.Parse(b)
+				m, err := c.a.scratch.ldap.Parse(b)
 				if err != nil {
 					c.malformed("ldap: " + err.Error())
 					return
@@ -104,10 +101,7 @@ func (h *ldapHandler) saslBuffer(c *appCtx, b []byte) {
 		return
 	}
 	if buf.Payload != nil {
-		msgs, _ := ldap.ParseAll(buf.Payload, 0)
-		for _, m := range msgs {
-			h.message(c, m)
-		}
+		c.a.scratch.ldap.Each(buf.Payload, 0, func(m *ldap.Message) { h.message(c, m) })
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -88,7 +89,7 @@ func (a *Analyzer) retire(f *Flow) {
 	f.finish()
 	if !f.Details.Empty() {
 		// The costly part of the report line, done on the worker.
-		f.detailsJSON = appendDetailsJSON(nil, &f.Details)
+		f.detailsJSON = appendDetailsJSON(getBuf(), &f.Details)
 	}
 	a.global(func(g *Analyzer) { g.retired(f) })
 }
@@ -110,8 +111,25 @@ func (g *Analyzer) retired(f *Flow) {
 	}
 	fr := flowReport(f)
 	g.spill.add(&fr, f.detailsJSON)
+	putBuf(f.detailsJSON)
 	f.detailsJSON = nil
 	g.keep(f, fr.Summary)
+}
+
+// bufPool recycles the buffers of the details encoded by a worker and spilled by the merge.
+var bufPool sync.Pool
+
+func getBuf() []byte {
+	if p, ok := bufPool.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 1024)
+}
+
+func putBuf(b []byte) {
+	if b != nil && cap(b) <= 64<<10 {
+		bufPool.Put(&b)
+	}
 }
 
 // foldKey is what makes flows alike for the analyses over all flows.

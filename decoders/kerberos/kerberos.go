@@ -108,6 +108,8 @@ type Message struct {
 	CUsec     int32
 	EText     string
 	EData     []byte // KRB-ERROR e-data; aliases the input
+
+	spare *Message // ParseInto's storage for APReq
 }
 
 // TypeName is the message name used in reports: AS-REQ, AS-REP, TGS-REQ, TGS-REP, AP-REQ,
@@ -182,6 +184,22 @@ func Parse(b []byte) (*Message, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// ParseInto is Parse into a Message the caller reuses, for a hot path that reads many:
+// m is overwritten (its lists reused), and what it holds is valid until the next call with m.
+func ParseInto(m *Message, b []byte) error {
+	m.reset()
+	return parseInto(m, b, true)
+}
+
+func (m *Message) reset() {
+	spare := m.spare
+	if m.APReq != nil {
+		spare = m.APReq
+	}
+	*m = Message{ETypes: m.ETypes[:0], PAData: m.PAData[:0], EncETypes: m.EncETypes[:0],
+		Tickets: m.Tickets[:0], spare: spare}
 }
 
 func isMsgType(t int) bool {
@@ -354,7 +372,12 @@ func (m *Message) parsePAData(seq ber.Element, nested bool) error {
 			m.PAData = append(m.PAData, typ)
 		}
 		if typ == PADataTGSReq && nested && m.Type == TypeTGSReq && m.APReq == nil {
-			ap := new(Message)
+			ap := m.spare
+			if ap == nil {
+				ap = new(Message)
+			} else {
+				ap.reset()
+			}
 			if parseInto(ap, val, false) == nil && ap.Type == TypeAPReq {
 				m.APReq = ap
 			}

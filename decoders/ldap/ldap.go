@@ -256,6 +256,27 @@ type msgAlloc struct {
 // it: on a stream use Frame to find its length, in a UDP datagram (which may carry several,
 // e.g. searchResEntry then searchResDone) use ParseAll.
 func Parse(b []byte) (*Message, error) {
+	return parse(b, new(msgAlloc))
+}
+
+// A Decoder parses messages into storage it reuses, for a hot path that reads many: the
+// Message a call returns is only valid until the next call on the same Decoder. The zero
+// value is ready to use.
+type Decoder struct{ a msgAlloc }
+
+// Parse is Parse into the Decoder's storage.
+func (d *Decoder) Parse(b []byte) (*Message, error) {
+	d.a = msgAlloc{}
+	return parse(b, &d.a)
+}
+
+// Each calls fn for each LDAPMessage that follows the other in b, as ParseAll decodes
+// them, with the Decoder's storage: fn must not keep the message. It returns ParseAll's error.
+func (d *Decoder) Each(b []byte, max int, fn func(*Message)) error {
+	return each(b, max, d.Parse, fn)
+}
+
+func parse(b []byte, a *msgAlloc) (*Message, error) {
 	env, rest, err := ber.Read(b)
 	if err != nil {
 		return nil, perr("LDAPMessage", err)
@@ -289,7 +310,6 @@ func Parse(b []byte) (*Message, error) {
 	if op.Constructed == o.primitive() {
 		return nil, perr(o.String(), ber.ErrUnexpected)
 	}
-	a := new(msgAlloc)
 	m := &a.m
 	m.ID, m.Op = id, o
 	if len(body) > 0 {
@@ -377,26 +397,32 @@ func Parse(b []byte) (*Message, error) {
 // It returns the messages decoded before the first error, and that error. max bounds the
 // number of messages (0 means 64).
 func ParseAll(b []byte, max int) ([]*Message, error) {
+	var out []*Message
+	err := each(b, max, Parse, func(m *Message) { out = append(out, m) })
+	return out, err
+}
+
+// each walks the messages of b with parse, at most max (0 means 64).
+func each(b []byte, max int, parse func([]byte) (*Message, error), fn func(*Message)) error {
 	if max <= 0 {
 		max = 64
 	}
-	var out []*Message
-	for len(b) > 0 && len(out) < max {
-		n, err := Frame(b)
-		if err == ErrNeedMore || (err == nil && n > len(b)) {
-			return out, perr("LDAPMessage", ber.ErrTruncated)
+	for n := 0; len(b) > 0 && n < max; n++ {
+		l, err := Frame(b)
+		if err == ErrNeedMore || (err == nil && l > len(b)) {
+			return perr("LDAPMessage", ber.ErrTruncated)
 		}
 		if err != nil {
-			return out, err
+			return err
 		}
-		m, err := Parse(b[:n])
+		m, err := parse(b[:l])
 		if err != nil {
-			return out, err
+			return err
 		}
-		out = append(out, m)
-		b = b[n:]
+		fn(m)
+		b = b[l:]
 	}
-	return out, nil
+	return nil
 }
 
 // parseResult reads resultCode, matchedDN, diagnosticMessage and the optional referral

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdtls "crypto/tls"
 	"crypto/x509"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -142,7 +143,26 @@ func (sh *ServerHello) Version() uint16 {
 }
 
 // CipherSuiteName is crypto/tls's name for the suite, or its hex value.
-func (sh *ServerHello) CipherSuiteName() string { return stdtls.CipherSuiteName(sh.CipherSuite) }
+func (sh *ServerHello) CipherSuiteName() string { return suiteName(sh.CipherSuite) }
+
+// suiteNames holds crypto/tls's names of the suites it knows (its CipherSuiteName builds
+// the whole list on every call).
+var suiteNames = sync.OnceValue(func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, l := range [][]*stdtls.CipherSuite{stdtls.CipherSuites(), stdtls.InsecureCipherSuites()} {
+		for _, c := range l {
+			m[c.ID] = c.Name
+		}
+	}
+	return m
+})
+
+func suiteName(id uint16) string {
+	if n, ok := suiteNames()[id]; ok {
+		return n
+	}
+	return stdtls.CipherSuiteName(id)
+}
 
 // Certificate summarises a TLS 1.2-style Certificate message: the chain length and the
 // leaf as crypto/x509 parses it. When x509 rejects the leaf, ParseError says why and the

@@ -2,6 +2,7 @@ package tls
 
 import (
 	"bufio"
+	stdtls "crypto/tls"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -488,5 +489,13 @@ func TestApplicationDataNoAlloc(t *testing.T) {
 	}
 	if !c.HandshakeComplete() {
 		t.Error("application data both ways (mid-stream) not taken as complete")
+	}
+}
+
+func TestSuiteNameIsCryptoTLS(t *testing.T) {
+	for id := 0; id <= 0xffff; id++ {
+		if got, want := suiteName(uint16(id)), stdtls.CipherSuiteName(uint16(id)); got != want {
+			t.Fatalf("suite %#04x: %q, crypto/tls says %q", id, got, want)
+		}
 	}
 }
