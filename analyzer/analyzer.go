@@ -261,7 +261,8 @@ func (a *Analyzer) handleSegment(seg *segment) {
 
 func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.AddrPort, ts time.Time, ref FrameRef) *Flow {
 	proto := protoOf(transport)
-	f := &Flow{
+	f := newFlowStruct()
+	*f = Flow{
 		ID: a.flowsSeen, Transport: transport, Client: client, Server: server,
 		Service: portService(proto, server.Port()),
 		First:   ts, Last: ts, FirstFrame: ref, LastFrame: ref,

@@ -114,6 +114,7 @@ func (r *rpcState) flowStarted(a *Analyzer, f *Flow) {
 			as.usedMore++
 		} else {
 			as.UsedBy = append(as.UsedBy, f)
+			f.pinned = true
 		}
 	}
 	if len(list) > 0 {

@@ -154,6 +154,7 @@ type Flow struct {
 
 	detailsJSON []byte // the details encoded by the worker that retired the flow
 	folded      folded // like flows folded into this one (retire.go)
+	pinned      bool   // an RPC assignment lists the flow among those that used it
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }

@@ -164,7 +164,7 @@ func writeJSONArray[T any](j *jsonWriter, name string, list []T, omitEmpty bool)
 // eachFlowLine calls fn with the JSON of every flow (compact, no newline), from the spill
 // of a streaming analysis or from Flows.
 func (r *Report) eachFlowLine(fn func([]byte) error) error {
-	if r.spill == nil {
+	if r.allFlowsKept() {
 		var b []byte
 		for i := range r.Flows {
 			b = appendFlowJSON(b[:0], &r.Flows[i], nil)
@@ -187,10 +187,17 @@ func (r *Report) eachFlowLine(fn func([]byte) error) error {
 	return sc.Err()
 }
 
+// allFlowsKept reports whether Flows holds every flow (in the order they started), as it
+// does unless a streaming analysis folded flows; then the spill has them all, in the order
+// they ended.
+func (r *Report) allFlowsKept() bool {
+	return r.spill == nil || r.spill.lines == len(r.Flows)
+}
+
 // eachFlow calls fn with every flow of the report (all of them, also in a streaming
 // analysis where Flows keeps only some).
 func (r *Report) eachFlow(fn func(*FlowReport) error) error {
-	if r.spill == nil {
+	if r.allFlowsKept() {
 		for i := range r.Flows {
 			if err := fn(&r.Flows[i]); err != nil {
 				return err

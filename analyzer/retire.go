@@ -26,9 +26,13 @@ import (
 // they started, so the report does not depend on the workers (parallel.go).
 
 const (
-	sweepEvery = 30 * time.Second
-	// A flow idle that long is over: UDP exchanges, closed or reset TCP connections and
-	// SYNs that got nothing back.
+	sweepEvery = 15 * time.Second
+	// A TCP connection closed by both sides or reset is over once quiet that long (Zeek
+	// waits 5 s); a late retransmission would start a mid-flow flow.
+	idleClosed = 30 * time.Second
+	// An answered UDP exchange idle that long is over (Zeek's UDP inactivity timeout).
+	idleAnswered = time.Minute
+	// SYNs and datagrams that got nothing back wait for the client's retries.
 	idleShort = 2 * time.Minute
 	// An established TCP connection that is still open is kept much longer.
 	idleLong = 15 * time.Minute
@@ -56,7 +60,14 @@ func (a *Analyzer) sweepDue(ts time.Time) bool {
 }
 
 func idleLimit(f *Flow) time.Duration {
-	if f.Transport == "tcp" && f.sawSYNACK && f.resetBy < 0 && !(f.fin[0] && f.fin[1]) {
+	switch {
+	case f.Transport != "tcp":
+		if f.Packets[1] > 0 {
+			return idleAnswered
+		}
+	case f.resetBy >= 0 || f.rstFromServer || f.fin[0] && f.fin[1]:
+		return idleClosed
+	case f.sawSYNACK:
 		return idleLong
 	}
 	return idleShort
@@ -114,6 +125,17 @@ func (g *Analyzer) retired(f *Flow) {
 	putBuf(f.detailsJSON)
 	f.detailsJSON = nil
 	g.keep(f, fr.Summary)
+}
+
+// flowPool recycles the flows folded into their group: once folded nothing refers to a
+// flow, unless an RPC assignment lists it among the flows that used it (pinned).
+var flowPool sync.Pool
+
+func newFlowStruct() *Flow {
+	if f, ok := flowPool.Get().(*Flow); ok {
+		return f
+	}
+	return new(Flow)
 }
 
 // bufPool recycles the buffers of the details encoded by a worker and spilled by the merge.
@@ -183,6 +205,9 @@ func (g *Analyzer) keep(f *Flow, summary string) {
 		rep.folded.bytes[1] += f.Bytes[1]
 		if f.Last.After(rep.folded.last) {
 			rep.folded.last = f.Last
+		}
+		if !f.pinned {
+			flowPool.Put(f)
 		}
 		return
 	}
