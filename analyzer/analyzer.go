@@ -137,7 +137,8 @@ func (a *Analyzer) count(p Packet) {
 		if ci.linkSeen == nil {
 			ci.linkSeen = map[layers.LinkType]bool{}
 		}
-		if !ci.linkSeen[p.Link] {
+		// Captures rarely change link type: the map is only asked when it does.
+		if (p.Link != ci.lastLink || len(ci.linkSeen) == 0) && !ci.linkSeen[p.Link] {
 			ci.linkSeen[p.Link] = true
 			ci.LinkTypes = append(ci.LinkTypes, LinkTypeName(p.Link))
 			if _, ok := firstLayer(p.Link, p.Data); !ok {
@@ -145,6 +146,7 @@ func (a *Analyzer) count(p Packet) {
 					ci.File, p.Frame, int(p.Link))
 			}
 		}
+		ci.lastLink = p.Link
 	}
 	if a.first.IsZero() || p.Timestamp.Before(a.first) {
 		a.first = p.Timestamp

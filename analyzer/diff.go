@@ -450,8 +450,11 @@ func (b *Baseline) explain(transports []string, ports PortSet, from, to []string
 // the minimal rule set (what analyze shows by default).
 func (r *Report) addDiffAndRules() {
 	_ = r.ApplyRoles(nil)
-	r.Diff = r.DiffAgainst(mustBuiltin("documented"))
+	// Both only read the report: on a large capture they take a while, side by side.
+	diff := make(chan []DiffRow)
+	go func() { diff <- r.DiffAgainst(mustBuiltin("documented")) }()
 	r.Rules = r.BuildRules(RuleOptions{})
+	r.Diff = <-diff
 }
 
 // serviceWords names a service as the diff shows it.

@@ -48,6 +48,7 @@ type CaptureInfo struct {
 	Dropped *Drops `json:"dropped,omitempty"`
 
 	linkSeen map[layers.LinkType]bool
+	lastLink layers.LinkType
 }
 
 func (c *CaptureInfo) warn(format string, args ...any) {
