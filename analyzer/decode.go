@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/ip4defrag"
 	"github.com/gopacket/gopacket/ip6defrag"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -75,7 +74,7 @@ type decoder struct {
 	payload  gopacket.Payload
 	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded  []gopacket.LayerType
-	defrag4  *ip4defrag.IPv4Defragmenter
+	defrag4  *ipv4Defrag
 	defrag6  *ip6defrag.IPv6Defragmenter
 	lastGC   time.Time
 	fragsNow int
@@ -89,7 +88,7 @@ type decoder struct {
 func newDecoder() *decoder {
 	d := &decoder{
 		parsers:     map[gopacket.LayerType]*gopacket.DecodingLayerParser{},
-		defrag4:     ip4defrag.NewIPv4Defragmenter(),
+		defrag4:     newIPv4Defrag(),
 		defrag6:     ip6defrag.NewIPv6Defragmenter(),
 		unsupported: map[layers.LinkType]int{},
 		decoded:     make([]gopacket.LayerType, 0, 16),
@@ -275,23 +274,21 @@ func (d *decoder) transport(proto layers.IPProtocol, payload []byte, seg *segmen
 const fragmentTimeout = 30 * time.Second
 
 func (d *decoder) defragment4(ts time.Time, seg *segment) decodeResult {
-	// The defragmenter keeps the layer and its payload: give it copies, never the reused
-	// buffers (fragments are rare, so the copies cost little).
-	in := d.ip4
-	in.Payload = append([]byte(nil), d.ip4.Payload...)
-	in.Options = nil
+	// The defragmenter copies the fragment's data out of the reused packet buffer. The
+	// datagram it returns lives in its own buffer until its next call, and the segment is
+	// handled before the next packet is decoded.
 	d.fragsNow++
 	d.gcFragments(ts)
-	out, err := d.defrag4.DefragIPv4WithTimestamp(&in, ts)
+	payload, proto, ipLen, err := d.defrag4.add(&d.ip4, ts)
 	if err != nil {
 		d.malformed++
 		return decodedNone
 	}
-	if out == nil {
+	if payload == nil {
 		return decodedNone
 	}
-	seg.ipLen = int(out.Length)
-	return d.transport(out.Protocol, out.Payload, seg)
+	seg.ipLen = ipLen
+	return d.transport(proto, payload, seg)
 }
 
 func (d *decoder) defragment6(ts time.Time, seg *segment) decodeResult {
@@ -318,7 +315,7 @@ func (d *decoder) gcFragments(ts time.Time) {
 	}
 	d.fragsNow = 0
 	d.lastGC = ts
-	d.defrag4.DiscardOlderThan(ts.Add(-fragmentTimeout))
+	d.defrag4.discardOlderThan(ts.Add(-fragmentTimeout))
 	// ip6defrag stamps fragments with the wall clock.
 	d.defrag6.DiscardOlderThan(time.Now().Add(-fragmentTimeout))
 }
