@@ -134,17 +134,9 @@ func (a *Analyzer) count(p Packet) {
 		if p.Timestamp.After(ci.Last) {
 			ci.Last = p.Timestamp
 		}
-		if ci.linkSeen == nil {
-			ci.linkSeen = map[layers.LinkType]bool{}
-		}
 		// Captures rarely change link type: the map is only asked when it does.
-		if (p.Link != ci.lastLink || len(ci.linkSeen) == 0) && !ci.linkSeen[p.Link] {
-			ci.linkSeen[p.Link] = true
-			ci.LinkTypes = append(ci.LinkTypes, LinkTypeName(p.Link))
-			if _, ok := firstLayer(p.Link, p.Data); !ok {
-				ci.warn("%s: packet %d: link type %d is not supported; such packets are skipped",
-					ci.File, p.Frame, int(p.Link))
-			}
+		if ci.linkSeen == nil || p.Link != ci.lastLink {
+			ci.noteLink(p)
 		}
 		ci.lastLink = p.Link
 	}
@@ -153,6 +145,22 @@ func (a *Analyzer) count(p Packet) {
 	}
 	if p.Timestamp.After(a.last) {
 		a.last = p.Timestamp
+	}
+}
+
+// noteLink records a capture's link type the first time a packet has it.
+func (ci *CaptureInfo) noteLink(p Packet) {
+	if ci.linkSeen == nil {
+		ci.linkSeen = map[layers.LinkType]bool{}
+	}
+	if ci.linkSeen[p.Link] {
+		return
+	}
+	ci.linkSeen[p.Link] = true
+	ci.LinkTypes = append(ci.LinkTypes, LinkTypeName(p.Link))
+	if _, ok := firstLayer(p.Link, p.Data); !ok {
+		ci.warn("%s: packet %d: link type %d is not supported; such packets are skipped",
+			ci.File, p.Frame, int(p.Link))
 	}
 }
 

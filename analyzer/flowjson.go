@@ -158,25 +158,15 @@ func appendDetailsJSON(b []byte, d *Details) []byte {
 	if l := d.LDAP; l != nil {
 		lo := jsonObject{b: append(o.key("ldap"), '{')}
 		lo.strings("operations", l.Operations, false)
-		if len(l.Results) > 0 {
-			lo.key("results")
-			lo.b = append(lo.b, '[')
-			for i, r := range l.Results {
-				if i > 0 {
-					lo.b = append(lo.b, ',')
-				}
-				ro := jsonObject{b: append(lo.b, '{')}
-				ro.str("operation", r.Operation)
-				ro.key("code")
-				ro.b = strconv.AppendInt(ro.b, int64(r.Code), 10)
-				ro.str("name", r.Name)
-				if r.Diagnostic != "" {
-					ro.str("diagnostic", r.Diagnostic)
-				}
-				lo.b = append(ro.b, '}')
+		lo.objects("results", len(l.Results), func(i int, ro *jsonObject) {
+			r := &l.Results[i]
+			ro.str("operation", r.Operation)
+			ro.int("code", int64(r.Code))
+			ro.str("name", r.Name)
+			if r.Diagnostic != "" {
+				ro.str("diagnostic", r.Diagnostic)
 			}
-			lo.b = append(lo.b, ']')
-		}
+		})
 		lo.strings("bind_mechanisms", l.BindMechanisms, true)
 		lo.boolean("sasl_protected", l.SASLProtected)
 		lo.boolean("starttls", l.StartTLS)
@@ -255,23 +245,34 @@ func (o *jsonObject) strings(name string, list []string, omitEmpty bool) {
 }
 
 func (o *jsonObject) kerberosErrors(list []KerberosError) {
-	if len(list) == 0 {
+	o.objects("errors", len(list), func(i int, eo *jsonObject) {
+		eo.int("code", int64(list[i].Code))
+		eo.str("name", list[i].Name)
+		if list[i].EText != "" {
+			eo.str("e_text", list[i].EText)
+		}
+	})
+}
+
+func (o *jsonObject) int(name string, v int64) {
+	o.key(name)
+	o.b = strconv.AppendInt(o.b, v, 10)
+}
+
+// objects writes an array member of n objects, each written by fn; left out when n is 0.
+func (o *jsonObject) objects(name string, n int, fn func(i int, e *jsonObject)) {
+	if n == 0 {
 		return
 	}
-	o.key("errors")
+	o.key(name)
 	o.b = append(o.b, '[')
-	for i, e := range list {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
-		eo := jsonObject{b: append(o.b, '{')}
-		eo.key("code")
-		eo.b = strconv.AppendInt(eo.b, int64(e.Code), 10)
-		eo.str("name", e.Name)
-		if e.EText != "" {
-			eo.str("e_text", e.EText)
-		}
-		o.b = append(eo.b, '}')
+		e := jsonObject{b: append(o.b, '{')}
+		fn(i, &e)
+		o.b = append(e.b, '}')
 	}
 	o.b = append(o.b, ']')
 }

@@ -246,8 +246,9 @@ type TextOptions struct {
 	MaxFailures int
 }
 
-// newTable returns a table in the report's style: no outer borders, a header rule.
-func newTable(w io.Writer, width int) *tablewriter.Table {
+// TextTable returns a table in the report's style: no outer borders, a header rule, cells
+// cut to fit width (0: no limit). The bench prints its tables with it too.
+func TextTable(w io.Writer, width int) *tablewriter.Table {
 	opts := []tablewriter.Option{
 		tablewriter.WithRendition(tw.Rendition{
 			Borders: tw.BorderNone,
@@ -486,7 +487,7 @@ func (r *Report) writeHosts(w *errWriter, o TextOptions) {
 		return
 	}
 	w.printf("HOSTS (roles and why; override with --role ROLE=ADDR|NAME or --roles FILE)\n")
-	t := newTable(w, o.Width)
+	t := TextTable(w, o.Width)
 	t.Header("ADDRESS", "NAMES", "ROLES", "WHY")
 	t.Bulk(rows)
 	t.Render()
@@ -548,7 +549,7 @@ func (r *Report) writeFlowTable(w *errWriter, o TextOptions) {
 		return
 	}
 	w.printf("FLOWS (by server and service, failures first)\n")
-	t := newTable(w, o.Width)
+	t := TextTable(w, o.Width)
 	t.Header("SERVER", "SERVICE", "FLOWS", "OUTCOME", "DETAILS")
 	for _, g := range order {
 		t.Append([]string{g.server, g.service, strconv.Itoa(g.flows), outcomeCounts(g.outcomes),
@@ -593,7 +594,7 @@ func (r *Report) writeDiff(w *errWriter, o TextOptions) {
 	} else {
 		w.printf("AGAINST THE BASELINE %q\n", d0.Baseline)
 	}
-	t := newTable(w, o.Width)
+	t := TextTable(w, o.Width)
 	t.Header("STATUS", "FLOW", "FLOWS", "WHY")
 	for _, d := range r.Diff {
 		t.Append([]string{d.Status, d.Rule, strconv.Itoa(d.FlowsTotal), d.Reason})

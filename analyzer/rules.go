@@ -477,7 +477,7 @@ func writeRulesText(w *errWriter, rules []Rule, width int) {
 	}
 	w.printf("RULES TO ADD: %d of %d rules would unblock flows the capture saw fail; the others allow what already works\n", blocked, len(rules))
 	w.printf("(minimal set: exactly the flows the capture used or tried; `adcsflow rules --format powershell|netsh|nftables|iptables` prints them for a firewall)\n")
-	t := newTable(w, width)
+	t := TextTable(w, width)
 	t.Header("#", "STATUS", "FROM", "TO", "PROTO", "PORTS", "SERVICES")
 	for i, r := range rules {
 		to := strings.Join(r.To, ",")

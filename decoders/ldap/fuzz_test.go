@@ -177,7 +177,7 @@ func FuzzSASL(f *testing.F) {
 	})
 }
 
-// reuseSeed is a search request (with a filter and attributes), parsed before the fuzzed bytes
+// reuseSeed is a search request (with a filter, no attributes), parsed before the fuzzed bytes
 // to check that a Decoder's reused storage leaks nothing into the next message.
 var reuseSeed = []byte{0x30, 0x25, 0x02, 0x01, 0x07, 0x63, 0x20, 0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00,
 	0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b, 'o', 'b', 'j', 'e', 'c', 't', 'c', 'l', 'a', 's', 's',

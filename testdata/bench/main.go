@@ -30,9 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/adcsflow/adcsflow/analyzer"
 	"github.com/adcsflow/adcsflow/analyzer/capgen"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 // The targets of issue #8.
@@ -317,23 +316,6 @@ func (r *result) mbps() float64 {
 }
 func (r *result) pps() float64 { return float64(r.cap.stats.Packets) / r.wall.Seconds() }
 
-func newTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w,
-		tablewriter.WithRendition(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleASCII),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off, ShowHeader: tw.On},
-				Lines:      tw.Lines{ShowHeaderLine: tw.On},
-			},
-		}),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-}
-
 func printSetup(full, half *capture) {
 	for _, c := range []*capture{full, half} {
 		s := c.stats
@@ -353,7 +335,7 @@ func printSetup(full, half *capture) {
 }
 
 func printTable(results []*result) {
-	t := newTable(os.Stdout)
+	t := analyzer.TextTable(os.Stdout, 0)
 	t.Header("TOOL", "RUNS", "WALL S (MEDIAN)", "MB/S", "PACKETS/S", "CPU S", "CORES", "PEAK RSS MB")
 	for _, r := range results {
 		switch {
@@ -378,7 +360,7 @@ func printTargets(results []*result) bool {
 		by[r.name] = r
 	}
 	a, ah, td, ts := by["adcsflow analyze"], by["adcsflow analyze (half)"], by["tcpdump -r"], by["tshark"]
-	t := newTable(os.Stdout)
+	t := analyzer.TextTable(os.Stdout, 0)
 	t.Header("TARGET", "MEASURED", "RESULT")
 	allOK := true
 	row := func(name string, need []*result, value func() (string, bool)) {
