@@ -66,6 +66,7 @@ type Analyzer struct {
 	failed    int
 	spill     *spill
 	groups    map[foldKey]*Flow
+	members   map[memberKey]int32 // retire.go
 
 	freeApps []*appState // app.go
 	freeBufs [][]byte

@@ -28,16 +28,16 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 	for _, h := range r.Hosts {
 		roles[h.Addr] = h.Roles
 	}
-	var relevant []*Flow
-	for _, f := range r.flows {
-		if enrollmentRelevant(f) {
+	var relevant []flowView
+	for _, f := range r.kept() {
+		if enrollmentRelevant(f.Flow) {
 			relevant = append(relevant, f)
 		}
 	}
 	// The roles seen acting as client and as server in the capture.
 	acting := [2]map[string]bool{{}, {}}
 	for _, f := range relevant {
-		for _, role := range roles[f.Client.Addr()] {
+		for _, role := range roles[f.Client().Addr()] {
 			acting[0][role] = true
 		}
 		for _, role := range roles[f.Server.Addr()] {
@@ -56,24 +56,24 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		}
 		return false
 	}
-	covered := map[*Flow]bool{}
+	covered := make([]bool, len(relevant))
 	var out []DiffRow
 	for i := range b.Rows {
 		row := &b.Rows[i]
 		strictC, strictS := present(row.From, true), present(row.To, false)
-		var matched []*Flow
-		for _, f := range relevant {
-			if !row.MatchesPort(f) {
+		var matched []flowView
+		for i, f := range relevant {
+			if !row.MatchesPort(f.Flow) {
 				continue
 			}
-			if strictC && !hasRole(roles[f.Client.Addr()], row.From) {
+			if strictC && !hasRole(roles[f.Client().Addr()], row.From) {
 				continue
 			}
 			if strictS && !hasRole(roles[f.Server.Addr()], row.To) {
 				continue
 			}
 			matched = append(matched, f)
-			covered[f] = true
+			covered[i] = true
 		}
 		d := DiffRow{Baseline: b.Name, Title: b.Title, Rule: row.Label(), RowID: row.ID, Required: row.Required()}
 		if len(matched) > 0 {
@@ -112,14 +112,14 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		transport string
 		port      int // -1: dynamic
 	}
-	groups := map[groupKey][]*Flow{}
+	groups := map[groupKey][]flowView{}
 	var order []groupKey
-	for _, f := range relevant {
-		if covered[f] {
+	for i, f := range relevant {
+		if covered[i] {
 			continue
 		}
 		k := groupKey{f.Transport, int(f.Server.Port())}
-		if dynamicFlow(f) {
+		if dynamicFlow(f.Flow) {
 			k.port = -1
 		}
 		if groups[k] == nil {
@@ -216,24 +216,24 @@ func hasRole(have, want []string) bool {
 // fillDiffRow adds the flows and the blocked endpoints: an endpoint (client, server,
 // transport, port) is blocked when every flow to it failed.
 // At most maxDiffFlows flows are listed per row (FlowsTotal counts them all).
-func (r *Report) fillDiffRow(d *DiffRow, flows []*Flow) {
+func (r *Report) fillDiffRow(d *DiffRow, flows []flowView) {
 	type ep struct {
 		c, s netip.AddrPort
 		t    string
 	}
-	byEP := map[ep][]*Flow{}
+	byEP := map[ep][]flowView{}
 	var order []ep
 	partial := 0
 	d.FlowsTotal = countFlows(flows)
 	for _, f := range flows {
 		if len(d.Flows) < maxDiffFlows {
-			if f.ID < len(r.Flows) && len(r.Flows) == len(r.flows) && r.flows[f.ID] == f {
+			if f.m == nil && f.ID < len(r.Flows) && len(r.Flows) == len(r.flows) && r.flows[f.ID] == f.Flow {
 				d.Flows = append(d.Flows, r.Flows[f.ID])
 			} else {
-				d.Flows = append(d.Flows, flowReport(f))
+				d.Flows = append(d.Flows, flowReport(f.flow()))
 			}
 		}
-		k := ep{netip.AddrPortFrom(f.Client.Addr(), 0), f.Server, f.Transport}
+		k := ep{netip.AddrPortFrom(f.Client().Addr(), 0), f.Server, f.Transport}
 		if byEP[k] == nil {
 			order = append(order, k)
 		}
@@ -276,14 +276,14 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []*Flow) {
 }
 
 // blockedWords says how the flows to one endpoint failed.
-func blockedWords(list []*Flow) string {
+func blockedWords(list []flowView) string {
 	f := list[0]
 	var s string
 	switch f.Outcome {
 	case OutcomeNoAnswer:
 		syns := 0
 		for _, x := range list {
-			syns += x.SYNs + x.folded.syns
+			syns += x.SYNs()
 		}
 		s = fmt.Sprintf("dropped (%d SYN%s, no answer)", syns, plural(syns))
 	case OutcomeReset:
@@ -293,7 +293,7 @@ func blockedWords(list []*Flow) string {
 	case OutcomeUnanswered:
 		n := 0
 		for _, x := range list {
-			n += x.Packets[0] + x.folded.packets[0]
+			n += x.Packets()[0]
 		}
 		s = fmt.Sprintf("no reply to %d datagram%s", n, plural(n))
 	default:
@@ -308,7 +308,7 @@ func blockedWords(list []*Flow) string {
 	if n := countFlows(list); n > 1 {
 		s += fmt.Sprintf(", %d flows", n)
 	}
-	return s + fmt.Sprintf(", first frame %d at %s", f.FirstFrame.Frame, f.First.UTC().Format("15:04:05.000"))
+	return s + fmt.Sprintf(", first frame %d at %s", f.FirstFrame().Frame, f.First().UTC().Format("15:04:05.000"))
 }
 
 func uniqueStrings(list []string, max int) []string {
@@ -332,19 +332,19 @@ func uniqueStrings(list []string, max int) []string {
 	return out
 }
 
-func addrList(flows []*Flow, client bool) string {
+func addrList(flows []flowView, client bool) string {
 	var out []string
 	for _, f := range flows {
 		a := f.Server.Addr()
 		if client {
-			a = f.Client.Addr()
+			a = f.Client().Addr()
 		}
 		out = append(out, a.String())
 	}
 	return strings.Join(uniqueStrings(out, 3), ", ")
 }
 
-func dynPorts(flows []*Flow) string {
+func dynPorts(flows []flowView) string {
 	var ports []int
 	seen := map[int]bool{}
 	for _, f := range flows {
@@ -364,14 +364,14 @@ func dynPorts(flows []*Flow) string {
 
 // groupRoles names the roles on one side of a flow group: "clients", "DC", or the
 // addresses when no host there has a role.
-func groupRoles(flows []*Flow, roles map[netip.Addr][]string, client bool) string {
+func groupRoles(flows []flowView, roles map[netip.Addr][]string, client bool) string {
 	var names []string
 	var bare []string
 	seen := map[netip.Addr]bool{}
 	for _, f := range flows {
 		a := f.Server.Addr()
 		if client {
-			a = f.Client.Addr()
+			a = f.Client().Addr()
 		}
 		if seen[a] {
 			continue
@@ -401,14 +401,14 @@ func joinNonEmpty(sep string, parts ...string) string {
 
 // explainFlow finds the row of a baseline (the complete one) that covers a flow: the row
 // whose transport, ports and roles fit, else the first whose transport and ports fit.
-func (b *Baseline) explainFlow(f *Flow, roles map[netip.Addr][]string) *BaselineRow {
+func (b *Baseline) explainFlow(f flowView, roles map[netip.Addr][]string) *BaselineRow {
 	var loose *BaselineRow
 	for i := range b.Rows {
 		row := &b.Rows[i]
-		if !row.MatchesPort(f) {
+		if !row.MatchesPort(f.Flow) {
 			continue
 		}
-		if hasRole(roles[f.Client.Addr()], row.From) && hasRole(roles[f.Server.Addr()], row.To) {
+		if hasRole(roles[f.Client().Addr()], row.From) && hasRole(roles[f.Server.Addr()], row.To) {
 			return row
 		}
 		if loose == nil {
@@ -450,6 +450,7 @@ func (b *Baseline) explain(transports []string, ports PortSet, from, to []string
 // the minimal rule set (what analyze shows by default).
 func (r *Report) addDiffAndRules() {
 	_ = r.ApplyRoles(nil)
+	r.kept() // built here, before the two goroutines read it
 	// Both only read the report: on a large capture they take a while, side by side.
 	diff := make(chan []DiffRow)
 	go func() { diff <- r.DiffAgainst(mustBuiltin("documented")) }()

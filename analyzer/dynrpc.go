@@ -56,9 +56,9 @@ func (r *Report) DynamicRPCLines() []string {
 			nr.Client, nr.Server, nr.Interface, nr.Status, nr.Frame.Frame, nr.Interface))
 	}
 	unassigned := 0
-	for _, f := range r.flows {
+	for _, f := range r.kept() {
 		if f.Service == "msrpc (unassigned)" {
-			unassigned++
+			unassigned += f.Count()
 		}
 	}
 	if unassigned > 0 {

@@ -192,8 +192,8 @@ func (r *Report) buildGraph() *flowGraph {
 		transport string
 	}
 	edges := map[ekey]*graphEdge{}
-	for _, f := range r.flows {
-		c, s := host(f.Client.Addr()), host(f.Server.Addr())
+	for _, f := range r.kept() {
+		c, s := host(f.Client().Addr()), host(f.Server.Addr())
 		service := f.Service
 		dynamic := false
 		if f.RPCInterface != "" {
@@ -219,12 +219,13 @@ func (r *Report) buildGraph() *flowGraph {
 			e.ports = append(e.ports, f.Server.Port())
 			sort.Slice(e.ports, func(i, j int) bool { return e.ports[i] < e.ports[j] })
 		}
-		e.flows++
-		e.outcomes[f.Outcome]++
+		n := f.Count()
+		e.flows += n
+		e.outcomes[f.Outcome] += n
 		if f.IsFailure() {
-			e.failed++
+			e.failed += n
 			if f.points != nil && f.points.lost != "" {
-				e.lost[f.points.lost]++
+				e.lost[f.points.lost] += n
 			}
 		}
 	}

@@ -235,8 +235,9 @@ func TestPartitionKeepsPairsTogether(t *testing.T) {
 }
 
 // TestFoldingKeepsCounts: folding like flows (past foldAfter kept flows) changes what is
-// kept, not what is counted: the summary, every diff row's and rule's flow count, the JSON
-// flows (all of them) are those of the analysis that keeps every flow.
+// kept, not what is counted: the summary, every diff row's and rule's flow count, the
+// blocked endpoints, every rule's sources, the hosts and their roles, the JSON flows (all of
+// them) are those of the analysis that keeps every flow.
 func TestFoldingKeepsCounts(t *testing.T) {
 	paths := equivalenceCaptures(t)
 	mix := paths[len(paths)-1]
@@ -252,6 +253,13 @@ func TestFoldingKeepsCounts(t *testing.T) {
 	}
 	if len(folded.flows) > len(full.flows)*9/10 {
 		t.Fatalf("folding kept %d of %d flows: the test capture does not exercise it", len(folded.flows), len(full.flows))
+	}
+	members := 0
+	for _, f := range folded.flows {
+		members += len(f.members)
+	}
+	if members == 0 {
+		t.Fatal("no group of like flows from several clients: the test capture does not exercise members")
 	}
 	if full.Summary.Flows != folded.Summary.Flows || full.Summary.FailedFlows != folded.Summary.FailedFlows ||
 		full.Summary.Verdict != folded.Summary.Verdict {
@@ -270,9 +278,15 @@ func TestFoldingKeepsCounts(t *testing.T) {
 		m := map[string]int{}
 		for _, d := range r.Diff {
 			m[d.Baseline+" "+d.Rule+" "+d.Status] += d.FlowsTotal
+			for _, x := range d.Blocked {
+				m[d.Baseline+" "+d.Rule+" blocked "+x]++
+			}
 		}
 		for _, rl := range r.Rules {
-			m["rule "+rl.Transport+" "+rl.Ports+" "+strings.Join(rl.To, ",")+" "+rl.Status] += rl.FlowCount
+			m["rule "+strings.Join(rl.From, ",")+" "+rl.Transport+" "+rl.Ports+" "+strings.Join(rl.To, ",")+" "+rl.Status] += rl.FlowCount
+		}
+		for _, h := range r.Hosts {
+			m["host "+h.Addr.String()+" "+strings.Join(h.Roles, ",")]++
 		}
 		return m
 	}

@@ -361,7 +361,7 @@ func verdictLine(r *Report) string {
 		return fmt.Sprintf("no failed flows: all %d flows got an answer or were already open", s.Flows)
 	}
 	failed := map[string]int{}
-	for _, f := range r.flows {
+	for _, f := range r.kept() {
 		if f.IsFailure() {
 			failed[f.Outcome] += f.Count()
 		}
@@ -395,14 +395,15 @@ func outcomeWords(o string) string {
 
 func (r *Report) writeVerdict(w *errWriter, o TextOptions) {
 	w.printf("VERDICT  %s\n", r.Summary.Verdict)
-	failed := r.FailedFlows()
+	failed := r.failedViews()
 	// The failures that matter most first: TCP before UDP, AD CS services before the rest.
-	sort.SliceStable(failed, func(i, j int) bool { return failureRank(failed[i]) < failureRank(failed[j]) })
-	for i, f := range failed {
+	sort.SliceStable(failed, func(i, j int) bool { return failureRank(failed[i].Flow) < failureRank(failed[j].Flow) })
+	for i, v := range failed {
 		if i == o.MaxFailures {
 			w.printf("  ... and %d more failed flows (see FLOWS)\n", countFlows(failed[i:]))
 			break
 		}
+		f := v.flow()
 		w.printf("  x %s -> %s/%s  %s\n", f.Client.Addr(), f.Server, f.Transport, serviceLabel(f))
 		w.printf("      %s\n", failureWords(f))
 	}
@@ -520,13 +521,13 @@ type flowGroup struct {
 func (r *Report) writeFlowTable(w *errWriter, o TextOptions) {
 	groups := map[string]*flowGroup{}
 	var order []*flowGroup
-	for _, f := range r.flows {
-		label := serviceLabel(f)
+	for _, f := range r.kept() {
+		label := serviceLabel(f.Flow)
 		k := f.Transport + " " + f.Server.String() + " " + label
 		g := groups[k]
 		if g == nil {
 			g = &flowGroup{server: f.Server.String() + "/" + f.Transport, service: label,
-				outcomes: map[string]int{}, first: f.First}
+				outcomes: map[string]int{}, first: f.First()}
 			groups[k] = g
 			order = append(order, g)
 		}
@@ -535,7 +536,7 @@ func (r *Report) writeFlowTable(w *errWriter, o TextOptions) {
 		if f.IsFailure() {
 			g.failed += f.Count()
 		}
-		if d := detailSummary(f); d != "" && len(g.details) < 3 {
+		if d := detailSummary(f.Flow); d != "" && len(g.details) < 3 {
 			g.details = appendUnique(g.details, d)
 		}
 	}

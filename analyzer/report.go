@@ -24,7 +24,10 @@ type Report struct {
 	Warnings       []string           `json:"warnings,omitempty"`
 	TwoPoint       *TwoPointReport    `json:"two_point,omitempty"` // twopoint.go
 
-	flows       []*Flow
+	flows []*Flow
+	// views are the kept flows and the members of their groups (retire.go): what the
+	// analyses over all flows read.
+	views       []flowView
 	assignments []*Assignment
 	// spill holds the report line of every flow in a streaming analysis (retire.go);
 	// Flows then lists only the flows kept for the analyses.
@@ -217,19 +220,43 @@ func flowReport(f *Flow) FlowReport {
 	return fr
 }
 
-// FailedFlows returns the failed flows, in the order they started.
+// kept returns the views of the kept flows (built on first use: the report's flows do not
+// change after the analysis).
+func (r *Report) kept() []flowView {
+	if r.views == nil && len(r.flows) > 0 {
+		r.views = makeViews(r.flows)
+	}
+	return r.views
+}
+
+// FailedFlows returns the failed flows, in the order they started. Where like flows were
+// folded (retire.go), each client of a group is one Flow standing for its flows (Count).
 func (r *Report) FailedFlows() []*Flow {
 	var out []*Flow
-	for _, f := range r.flows {
-		if f.IsFailure() {
-			out = append(out, f)
+	for _, v := range r.failedViews() {
+		out = append(out, v.flow())
+	}
+	return out
+}
+
+func (r *Report) failedViews() []flowView {
+	var out []flowView
+	for _, v := range r.kept() {
+		if v.IsFailure() {
+			out = append(out, v)
 		}
 	}
 	return out
 }
 
-// AllFlows returns the analyzed flows.
-func (r *Report) AllFlows() []*Flow { return r.flows }
+// AllFlows returns the analyzed flows, as FailedFlows does.
+func (r *Report) AllFlows() []*Flow {
+	out := make([]*Flow, 0, len(r.kept()))
+	for _, v := range r.kept() {
+		out = append(out, v.flow())
+	}
+	return out
+}
 
 // hosts lists every address with the names and roles the capture proves.
 func (a *Analyzer) hosts() []*Host {
@@ -245,6 +272,9 @@ func (a *Analyzer) hosts() []*Host {
 	for _, f := range a.flows {
 		get(f.Client.Addr())
 		get(f.Server.Addr())
+		for i := range f.members {
+			get(f.members[i].client().Addr())
+		}
 	}
 	for addr, names := range a.names.byAddr {
 		h := get(addr)

@@ -14,11 +14,13 @@ import (
 // Bounded memory for captures of any size. A flow that has gone quiet is retired: taken out
 // of the flow table, its decoders released, its report line written out (to a spill that
 // the JSON and CSV writers copy from), and what the analyses over all flows need (roles,
-// diff, rules, hosts, the tables) kept once per group of like flows: same client and server
-// address, server port, transport, service, outcome, RPC interface and decoder summary.
-// Past foldAfter kept flows, a retired flow of a group already kept is folded into that
-// group's first flow (counted, not kept). Memory then grows with the number of distinct
-// groups (client/server pairs times services and outcomes), not with packets or flows.
+// diff, rules, hosts, the tables) kept once per group of like flows: same server address
+// and port, transport, service, outcome, RPC interface and decoder summary. Past foldAfter
+// kept flows, a retired flow of a group already kept is folded into it: counted in the
+// group's first flow when it comes from the same client, else in a compact member (about
+// 100 bytes) for its client. The analyses read the kept flows and members through views
+// (flowView), one per client of a group. Memory then grows with the number of services
+// (a full Flow each) and of their clients (a member each), not with packets or flows.
 // A packet on the 4-tuple of a retired flow starts a new flow, as after a TCP takeover.
 //
 // Retiring happens on a sweep every sweepEvery of capture time, and at the end; the sweeps
@@ -154,10 +156,10 @@ func putBuf(b []byte) {
 	}
 }
 
-// foldKey is what makes flows alike for the analyses over all flows.
+// foldKey is what makes flows alike for the analyses over all flows. It leaves out the
+// client: like flows from several clients fold into one group, with one member per client.
 type foldKey struct {
 	transport, service, outcome, iface, mismatch, end, summary string
-	client                                                     netip.Addr
 	server                                                     netip.AddrPort
 	as                                                         *Assignment
 	answered, failure, icmpFirewall                            bool
@@ -166,7 +168,7 @@ type foldKey struct {
 
 func makeFoldKey(f *Flow, summary string) foldKey {
 	k := foldKey{transport: f.Transport, service: f.Service, outcome: f.Outcome, iface: f.RPCInterface,
-		mismatch: f.RPCBindMismatch, end: f.End(), summary: summary, client: f.Client.Addr(), server: f.Server,
+		mismatch: f.RPCBindMismatch, end: f.End(), summary: summary, server: f.Server,
 		as: f.RPCAssignment, answered: f.Packets[1] > 0, failure: f.IsFailure()}
 	if f.ICMP != nil {
 		k.icmpFirewall = f.ICMP.Firewall()
@@ -190,50 +192,207 @@ func makeFoldKey(f *Flow, summary string) foldKey {
 	return k
 }
 
-// keep adds a retired flow to the kept flows, or folds it into its group's first flow.
+// memberKey finds a group's member for a client: the group's first flow (by its seq) and
+// the client address (no pointers, so the GC does not scan the map).
+type memberKey struct {
+	group  uint64
+	client [16]byte
+}
+
+// keep adds a retired flow to the kept flows, or folds it into its group: into the group's
+// first flow when it comes from the same client, else into the member of its client.
 func (g *Analyzer) keep(f *Flow, summary string) {
 	if g.groups == nil {
 		g.groups = map[foldKey]*Flow{}
 	}
 	k := makeFoldKey(f, summary)
-	if rep := g.groups[k]; rep != nil && len(g.flows) >= foldAfter {
-		rep.folded.flows++
-		rep.folded.syns += f.SYNs
-		rep.folded.packets[0] += f.Packets[0]
-		rep.folded.packets[1] += f.Packets[1]
-		rep.folded.bytes[0] += f.Bytes[0]
-		rep.folded.bytes[1] += f.Bytes[1]
-		if f.Last.After(rep.folded.last) {
-			rep.folded.last = f.Last
+	rep := g.groups[k]
+	if rep == nil || len(g.flows) < foldAfter {
+		if rep == nil {
+			g.groups[k] = f
 		}
-		if !f.pinned {
-			flowPool.Put(f)
-		}
+		g.flows = append(g.flows, f)
 		return
 	}
-	if _, ok := g.groups[k]; !ok {
-		g.groups[k] = f
+	if f.Client.Addr() == rep.Client.Addr() {
+		rep.folded.add(f)
+	} else {
+		if g.members == nil {
+			g.members = map[memberKey]int32{}
+		}
+		mk := memberKey{rep.seq, f.Client.Addr().As16()}
+		if i, ok := g.members[mk]; ok {
+			rep.members[i].folded.add(f)
+		} else {
+			g.members[mk] = int32(len(rep.members))
+			rep.members = append(rep.members, newMember(f))
+		}
 	}
-	g.flows = append(g.flows, f)
+	if !f.pinned {
+		flowPool.Put(f)
+	}
 }
 
-// folded is what a kept flow stands for beyond itself.
+// folded is what a kept flow, or a member, stands for beyond its first flow.
 type folded struct {
-	flows   int
-	syns    int
-	packets [2]int
-	bytes   [2]int64
-	last    time.Time
+	flows   int32
+	syns    int32
+	packets [2]int32
 }
 
-// Count is how many flows f stands for: itself and those folded into it.
-func (f *Flow) Count() int { return 1 + f.folded.flows }
+func (x *folded) add(f *Flow) {
+	x.flows++
+	x.syns += int32(f.SYNs)
+	x.packets[0] += int32(f.Packets[0])
+	x.packets[1] += int32(f.Packets[1])
+}
 
-// countFlows is how many flows a list of kept flows stands for.
-func countFlows(list []*Flow) int {
+// member is one more client of a group of like flows: its first flow as the report shows
+// it (the rest of the flow is the group's), and the flows of that client folded into it.
+// Compact and without pointers (the GC does not scan it): there is one per client and
+// group, the bulk of what a long capture keeps.
+type member struct {
+	seq         uint64
+	addr        [16]byte
+	port        uint16
+	is4         bool
+	first, last int64 // Unix nanoseconds
+	file, frame int32 // of the first packet
+	syns        int32
+	packets     [2]int32
+	bytes       [2]int64
+	folded      folded
+}
+
+func newMember(f *Flow) member {
+	a := f.Client.Addr()
+	return member{seq: f.seq, addr: a.As16(), port: f.Client.Port(), is4: a.Is4(),
+		first: f.First.UnixNano(), last: f.Last.UnixNano(),
+		file: int32(f.FirstFrame.File), frame: int32(f.FirstFrame.Frame), syns: int32(f.SYNs),
+		packets: [2]int32{int32(f.Packets[0]), int32(f.Packets[1])}, bytes: f.Bytes}
+}
+
+func (m *member) client() netip.AddrPort {
+	a := netip.AddrFrom16(m.addr)
+	if m.is4 {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, m.port)
+}
+
+// Count is how many flows f stands for: itself and the flows of its client folded into it
+// (not its members: see flowView).
+func (f *Flow) Count() int { return 1 + int(f.folded.flows) }
+
+// flowView is a kept flow as the analyses over all flows see it: the flow itself, or one
+// member of its group (another client). Client, times, frame and counts are the view's;
+// every other field is the group's. The methods shadow the Flow fields of the same name,
+// so code written for a Flow cannot read the group's client by mistake.
+type flowView struct {
+	*Flow
+	m *member
+}
+
+func (v flowView) Client() netip.AddrPort {
+	if v.m != nil {
+		return v.m.client()
+	}
+	return v.Flow.Client
+}
+
+func (v flowView) First() time.Time {
+	if v.m != nil {
+		return v.time(v.m.first)
+	}
+	return v.Flow.First
+}
+
+func (v flowView) time(ns int64) time.Time {
+	return time.Unix(0, ns).In(v.Flow.First.Location())
+}
+
+func (v flowView) FirstFrame() FrameRef {
+	if v.m != nil {
+		return FrameRef{int(v.m.file), int(v.m.frame)}
+	}
+	return v.Flow.FirstFrame
+}
+
+func (v flowView) seq() uint64 {
+	if v.m != nil {
+		return v.m.seq
+	}
+	return v.Flow.seq
+}
+
+func (v flowView) fold() *folded {
+	if v.m != nil {
+		return &v.m.folded
+	}
+	return &v.Flow.folded
+}
+
+// Count is how many flows the view stands for.
+func (v flowView) Count() int { return 1 + int(v.fold().flows) }
+
+// SYNs counts the SYNs of all the flows the view stands for.
+func (v flowView) SYNs() int {
+	if v.m != nil {
+		return int(v.m.syns + v.m.folded.syns)
+	}
+	return v.Flow.SYNs + int(v.Flow.folded.syns)
+}
+
+// Packets counts the packets of all the flows the view stands for.
+func (v flowView) Packets() [2]int {
+	p, x := v.Flow.Packets, v.fold().packets
+	if v.m != nil {
+		p = [2]int{int(v.m.packets[0]), int(v.m.packets[1])}
+	}
+	return [2]int{p[0] + int(x[0]), p[1] + int(x[1])}
+}
+
+// flow returns the view as a Flow of its own (a copy for a member): the view's client,
+// times, frame and counts, the group's everything else.
+func (v flowView) flow() *Flow {
+	if v.m == nil {
+		return v.Flow
+	}
+	m := v.m
+	c := *v.Flow
+	c.Client, c.First, c.Last, c.FirstFrame = m.client(), v.time(m.first), v.time(m.last), v.FirstFrame()
+	c.Packets, c.Bytes, c.SYNs = [2]int{int(m.packets[0]), int(m.packets[1])}, m.bytes, int(m.syns)
+	c.folded, c.members, c.seq, c.app, c.detailsJSON = m.folded, nil, m.seq, nil, nil
+	return &c
+}
+
+// makeViews lists the kept flows and the members of their groups, in the order their first
+// flows started.
+func makeViews(flows []*Flow) []flowView {
+	n := len(flows)
+	for _, f := range flows {
+		n += len(f.members)
+	}
+	out := make([]flowView, 0, n)
+	members := false
+	for _, f := range flows {
+		out = append(out, flowView{Flow: f})
+		for i := range f.members {
+			out = append(out, flowView{Flow: f, m: &f.members[i]})
+			members = true
+		}
+	}
+	if members {
+		sort.Slice(out, func(i, j int) bool { return out[i].seq() < out[j].seq() })
+	}
+	return out
+}
+
+// countFlows is how many flows a list of views stands for.
+func countFlows(list []flowView) int {
 	n := 0
-	for _, f := range list {
-		n += f.Count()
+	for _, v := range list {
+		n += v.Count()
 	}
 	return n
 }

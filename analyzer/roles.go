@@ -162,11 +162,11 @@ func (r *Report) ApplyRoles(overrides []RoleOverride) error {
 		ev[addr] = m
 	}
 	// Clients: hosts with no other role that talk to a DC, CA, CES or CEP.
-	for _, f := range r.flows {
-		if !enrollmentRelevant(f) {
+	for _, f := range r.kept() {
+		if !enrollmentRelevant(f.Flow) {
 			continue
 		}
-		c, s := f.Client.Addr(), f.Server.Addr()
+		c, s := f.Client().Addr(), f.Server.Addr()
 		if _, ok := forced[c]; ok {
 			continue
 		}

@@ -82,7 +82,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		blocked   bool
 	}
 	type atom struct {
-		flows []*Flow
+		flows []flowView
 	}
 	groups := map[groupKey]map[uint16]map[netip.Prefix]*atom{}
 	var gorder []groupKey
@@ -94,26 +94,26 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		transport string
 	}
 	works := map[epKey]bool{}
-	for _, f := range r.flows {
-		if enrollmentRelevant(f) && !f.IsFailure() {
-			works[epKey{sourcePrefix(f.Client.Addr(), o), f.Server, f.Transport}] = true
+	for _, f := range r.kept() {
+		if enrollmentRelevant(f.Flow) && !f.IsFailure() {
+			works[epKey{sourcePrefix(f.Client().Addr(), o), f.Server, f.Transport}] = true
 		}
 	}
-	for _, f := range r.flows {
-		if !enrollmentRelevant(f) {
+	for _, f := range r.kept() {
+		if !enrollmentRelevant(f.Flow) {
 			continue
 		}
 		if f.Transport == "tcp" && f.Server.Port() == 135 {
 			epm[f.Server.Addr()] = true
 		}
-		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f), !works[epKey{sourcePrefix(f.Client.Addr(), o), f.Server, f.Transport}]}
+		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f.Flow), !works[epKey{sourcePrefix(f.Client().Addr(), o), f.Server, f.Transport}]}
 		g := groups[k]
 		if g == nil {
 			g = map[uint16]map[netip.Prefix]*atom{}
 			groups[k] = g
 			gorder = append(gorder, k)
 		}
-		src := sourcePrefix(f.Client.Addr(), o)
+		src := sourcePrefix(f.Client().Addr(), o)
 		m := g[f.Server.Port()]
 		if m == nil {
 			m = map[netip.Prefix]*atom{}
@@ -156,7 +156,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			ports := bySources[key]
 			sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
 			var srcs []string
-			var flows []*Flow
+			var flows []flowView
 			for _, s := range srcsOf[key] {
 				srcs = append(srcs, sourceString(s))
 			}
@@ -165,7 +165,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 					flows = append(flows, g[p][s].flows...)
 				}
 			}
-			sort.SliceStable(flows, func(i, j int) bool { return flows[i].First.Before(flows[j].First) })
+			sort.SliceStable(flows, func(i, j int) bool { return flows[i].First().Before(flows[j].First()) })
 			rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
 				Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
 			if h := hosts[k.dst]; h != nil {
@@ -314,22 +314,22 @@ func portsString(ports []uint16) string { return portsText(ports, "-", ",") }
 
 // fillRule writes the justification: the flows, their outcomes, first frame and time, and
 // for dynamic RPC ports the warning, the range and how to pin the port.
-func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
+func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool) {
 	type ep struct {
 		c netip.Addr
 		s netip.AddrPort
 	}
-	byEP := map[ep][]*Flow{}
+	byEP := map[ep][]flowView{}
 	var eorder []ep
 	multi := len(r.Captures) > 1
 	caIface := false
 	for _, f := range flows {
-		k := ep{f.Client.Addr(), f.Server}
+		k := ep{f.Client().Addr(), f.Server}
 		if byEP[k] == nil {
 			eorder = append(eorder, k)
 		}
 		byEP[k] = append(byEP[k], f)
-		rule.Services = appendUnique(rule.Services, serviceLabel(f))
+		rule.Services = appendUnique(rule.Services, serviceLabel(f.Flow))
 		rule.FlowCount += f.Count()
 		if caInterfaces[f.RPCInterface] || strings.Contains(f.RPCInterface, "CCertRequestD") {
 			caIface = true
@@ -337,11 +337,12 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 		if len(rule.Evidence) >= maxRuleEvidence {
 			continue
 		}
-		ev := RuleEvidence{Client: f.Client.Addr().String(), Server: f.Server.Addr().String(), Port: f.Server.Port(),
-			Service: serviceLabel(f), Outcome: f.Outcome, FirstFrame: f.FirstFrame.Frame,
-			First: f.First.UTC().Format("2006-01-02T15:04:05.000Z")}
-		if multi && f.FirstFrame.File < len(r.Captures) {
-			ev.Capture = r.Captures[f.FirstFrame.File].File
+		ref := f.FirstFrame()
+		ev := RuleEvidence{Client: f.Client().Addr().String(), Server: f.Server.Addr().String(), Port: f.Server.Port(),
+			Service: serviceLabel(f.Flow), Outcome: f.Outcome, FirstFrame: ref.Frame,
+			First: f.First().UTC().Format("2006-01-02T15:04:05.000Z")}
+		if multi && ref.File < len(r.Captures) {
+			ev.Capture = r.Captures[ref.File].File
 		}
 		rule.Evidence = append(rule.Evidence, ev)
 	}
@@ -363,7 +364,7 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 	}
 	// Why: per port, the services, how many flows, their outcomes and the first one.
 	var parts []string
-	byPort := map[uint16][]*Flow{}
+	byPort := map[uint16][]flowView{}
 	for _, f := range flows {
 		byPort[f.Server.Port()] = append(byPort[f.Server.Port()], f)
 	}
@@ -372,13 +373,13 @@ func (r *Report) fillRule(rule *Rule, flows []*Flow, epmSeen bool) {
 		var svcs []string
 		outc := map[string]int{}
 		for _, f := range pf {
-			svcs = appendUnique(svcs, serviceLabel(f))
-			outc[f.Outcome]++
+			svcs = appendUnique(svcs, serviceLabel(f.Flow))
+			outc[f.Outcome] += f.Count()
 		}
-		f0 := pf[0]
+		f0, n := pf[0], countFlows(pf)
 		parts = append(parts, fmt.Sprintf("%d/%s %s: %d flow%s (%s), first frame %d at %s",
-			p, rule.Transport, strings.Join(svcs, ", "), len(pf), plural(len(pf)), outcomeCounts(outc),
-			f0.FirstFrame.Frame, f0.First.UTC().Format("15:04:05.000")))
+			p, rule.Transport, strings.Join(svcs, ", "), n, plural(n), outcomeCounts(outc),
+			f0.FirstFrame().Frame, f0.First().UTC().Format("15:04:05.000")))
 	}
 	why := strings.Join(parts, "; ")
 	if len(rule.Unblocks) > 0 {
