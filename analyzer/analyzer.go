@@ -67,6 +67,7 @@ type Analyzer struct {
 	spill     *spill
 	groups    map[foldKey]*Flow
 	members   map[memberKey]int32 // retire.go
+	folding   bool
 
 	freeApps []*appState // app.go
 	freeBufs [][]byte

@@ -45,9 +45,9 @@ func (a *Analyzer) global(fn func(g *Analyzer)) {
 // An epoch, the packets dealt out between two merges, ends at epochPackets packets or
 // epochBytes bytes; batchesPerWorker bound what is in flight.
 const (
-	epochPackets     = 4096
-	epochBytes       = 2 << 20
-	batchesPerWorker = 4
+	epochPackets     = 2048
+	epochBytes       = 1 << 20
+	batchesPerWorker = 3
 )
 
 type batchPkt struct {

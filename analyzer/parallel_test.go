@@ -241,11 +241,12 @@ func TestPartitionKeepsPairsTogether(t *testing.T) {
 func TestFoldingKeepsCounts(t *testing.T) {
 	paths := equivalenceCaptures(t)
 	mix := paths[len(paths)-1]
+	defer func(v int) { foldAfter = v }(foldAfter)
+	foldAfter = 1 << 30
 	full, err := AnalyzeFiles([]string{mix}, Options{Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(v int) { foldAfter = v }(foldAfter)
 	foldAfter = 50
 	folded, err := AnalyzeFiles([]string{mix}, Options{Workers: 2})
 	if err != nil {

@@ -201,19 +201,52 @@ type memberKey struct {
 
 // keep adds a retired flow to the kept flows, or folds it into its group: into the group's
 // first flow when it comes from the same client, else into the member of its client.
+// Flows are kept one by one until foldAfter; then the capture is a large one: the flows
+// kept so far are folded into their groups too, and every later like flow is folded.
 func (g *Analyzer) keep(f *Flow, summary string) {
 	if g.groups == nil {
 		g.groups = map[foldKey]*Flow{}
 	}
 	k := makeFoldKey(f, summary)
 	rep := g.groups[k]
-	if rep == nil || len(g.flows) < foldAfter {
-		if rep == nil {
-			g.groups[k] = f
-		}
+	if rep == nil {
+		g.groups[k] = f
 		g.flows = append(g.flows, f)
 		return
 	}
+	if !g.folding {
+		if len(g.flows) < foldAfter {
+			g.flows = append(g.flows, f)
+			return
+		}
+		g.compact()
+	}
+	g.fold(rep, f)
+}
+
+// compact folds the flows kept one by one so far into their groups.
+func (g *Analyzer) compact() {
+	g.folding = true
+	kept := g.flows[:0]
+	for _, f := range g.flows {
+		k := makeFoldKey(f, detailSummary(f))
+		rep := g.groups[k]
+		if rep == nil {
+			g.groups[k] = f
+			rep = f
+		}
+		if rep == f {
+			kept = append(kept, f)
+			continue
+		}
+		g.fold(rep, f)
+	}
+	clear(g.flows[len(kept):])
+	g.flows = kept
+}
+
+// fold counts f in its group (rep) and lets go of it.
+func (g *Analyzer) fold(rep, f *Flow) {
 	if f.Client.Addr() == rep.Client.Addr() {
 		rep.folded.add(f)
 	} else {
