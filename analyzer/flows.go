@@ -172,17 +172,20 @@ func protoOf(t string) uint8 {
 	return protoTCP
 }
 
-// flowKey is an undirected 5-tuple: a is the lesser endpoint.
+// flowKey is an undirected 5-tuple: a is the lesser endpoint. Plain bytes (no pointers): the
+// flow table hashes one per packet.
 type flowKey struct {
-	proto uint8
-	a, b  netip.AddrPort
+	a, b   [16]byte
+	pa, pb uint16
+	proto  uint8
+	v6     bool // IPv6 (an IPv4-mapped IPv6 address is not the IPv4 address)
 }
 
 func makeKey(proto uint8, x, y netip.AddrPort) flowKey {
 	if lessAddrPort(y, x) {
 		x, y = y, x
 	}
-	return flowKey{proto: proto, a: x, b: y}
+	return flowKey{a: x.Addr().As16(), b: y.Addr().As16(), pa: x.Port(), pb: y.Port(), proto: proto, v6: !x.Addr().Is4()}
 }
 
 func lessAddrPort(x, y netip.AddrPort) bool {
