@@ -87,6 +87,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	groups := map[groupKey]map[uint16]map[netip.Prefix]*atom{}
 	var gorder []groupKey
 	epm := map[netip.Addr]bool{}
+	names := addrNames{}
 	// An endpoint (source, destination, transport, port) is blocked when every flow to it failed.
 	type epKey struct {
 		src       netip.Prefix
@@ -158,7 +159,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			var srcs []string
 			var flows []flowView
 			for _, s := range srcsOf[key] {
-				srcs = append(srcs, sourceString(s))
+				srcs = append(srcs, names.prefix(s))
 			}
 			for _, p := range ports {
 				for _, s := range srcsOf[key] {
@@ -172,7 +173,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 				rule.ToNames = h.Names
 				rule.ToRoles = h.Roles
 			}
-			r.fillRule(&rule, flows, epm[k.dst])
+			r.fillRule(&rule, flows, epm[k.dst], names)
 			rules = append(rules, rule)
 		}
 	}
@@ -208,6 +209,21 @@ func sourcePrefix(a netip.Addr, o RuleOptions) netip.Prefix {
 	p, _ := a.Prefix(bits)
 	return p
 }
+
+// addrNames prints each address once for a whole rule set: the same few thousand clients
+// appear in many rules.
+type addrNames map[netip.Prefix]string
+
+func (n addrNames) prefix(p netip.Prefix) string {
+	s, ok := n[p]
+	if !ok {
+		s = sourceString(p)
+		n[p] = s
+	}
+	return s
+}
+
+func (n addrNames) addr(a netip.Addr) string { return n.prefix(netip.PrefixFrom(a, a.BitLen())) }
 
 // sourceString prints a single address without its /32 or /128.
 func sourceString(p netip.Prefix) string {
@@ -314,7 +330,7 @@ func portsString(ports []uint16) string { return portsText(ports, "-", ",") }
 
 // fillRule writes the justification: the flows, their outcomes, first frame and time, and
 // for dynamic RPC ports the warning, the range and how to pin the port.
-func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool) {
+func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addrNames) {
 	type ep struct {
 		c netip.Addr
 		s netip.AddrPort
@@ -338,7 +354,7 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool) {
 			continue
 		}
 		ref := f.FirstFrame()
-		ev := RuleEvidence{Client: f.Client().Addr().String(), Server: f.Server.Addr().String(), Port: f.Server.Port(),
+		ev := RuleEvidence{Client: names.addr(f.Client().Addr()), Server: names.addr(f.Server.Addr()), Port: f.Server.Port(),
 			Service: serviceLabel(f.Flow), Outcome: f.Outcome, FirstFrame: ref.Frame,
 			First: f.First().UTC().Format("2006-01-02T15:04:05.000Z")}
 		if multi && ref.File < len(r.Captures) {
@@ -381,10 +397,28 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool) {
 			p, rule.Transport, strings.Join(svcs, ", "), n, plural(n), outcomeCounts(outc),
 			f0.FirstFrame().Frame, f0.First().UTC().Format("15:04:05.000")))
 	}
-	why := strings.Join(parts, "; ")
+	// Why holds the unblocked flows and the warning too: those fields are slices of it
+	// (a rule set can have thousands of rules, each with a long warning).
+	var why strings.Builder
+	var spans [][2]int
 	if len(rule.Unblocks) > 0 {
-		why = "UNBLOCKS " + strings.Join(rule.Unblocks, "; ") + ". " + why
+		why.WriteString("UNBLOCKS ")
+		for i, u := range rule.Unblocks {
+			if i > 0 {
+				why.WriteString("; ")
+			}
+			spans = append(spans, [2]int{why.Len(), why.Len() + len(u)})
+			why.WriteString(u)
+		}
+		why.WriteString(". ")
 	}
+	for i, p := range parts {
+		if i > 0 {
+			why.WriteString("; ")
+		}
+		why.WriteString(p)
+	}
+	warning := -1
 	if rule.Dynamic {
 		var ranges []string
 		old, modern := false, false
@@ -414,10 +448,17 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool) {
 		if !epmSeen {
 			w += fmt.Sprintf("; tcp/135 to %s is not in the capture but the client needs it to learn the port", rule.To[0])
 		}
-		rule.Warning = w
-		why += ". " + w
+		why.WriteString(". ")
+		warning = why.Len()
+		why.WriteString(w)
 	}
-	rule.Why = why
+	rule.Why = strings.Clone(why.String()) // exactly its size: the builder's buffer has room to spare
+	for i, sp := range spans {
+		rule.Unblocks[i] = rule.Why[sp[0]:sp[1]]
+	}
+	if warning >= 0 {
+		rule.Warning = rule.Why[warning:]
+	}
 }
 
 // RuleFormats lists the --format values of WriteRules.
