@@ -62,7 +62,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		row := &b.Rows[i]
 		strictC, strictS := present(row.From, true), present(row.To, false)
 		var matched []flowView
-		for i, f := range relevant {
+		for j, f := range relevant {
 			if !row.MatchesPort(f.Flow) {
 				continue
 			}
@@ -73,7 +73,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 				continue
 			}
 			matched = append(matched, f)
-			covered[i] = true
+			covered[j] = true
 		}
 		d := DiffRow{Baseline: b.Name, Title: b.Title, Rule: row.Label(), RowID: row.ID, Required: row.Required()}
 		if len(matched) > 0 {
