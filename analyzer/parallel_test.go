@@ -262,6 +262,19 @@ func TestFoldingKeepsCounts(t *testing.T) {
 	if members == 0 {
 		t.Fatal("no group of like flows from several clients: the test capture does not exercise members")
 	}
+	// Every flow is in exactly one view: a client of a group, or a flow kept alone.
+	for _, r := range []*Report{full, folded} {
+		all, failed := 0, 0
+		for _, f := range r.AllFlows() {
+			all += f.Count()
+		}
+		for _, f := range r.FailedFlows() {
+			failed += f.Count()
+		}
+		if all != r.Summary.Flows || failed != r.Summary.FailedFlows {
+			t.Errorf("views stand for %d flows, %d failed; summary %d, %d failed", all, failed, r.Summary.Flows, r.Summary.FailedFlows)
+		}
+	}
 	if full.Summary.Flows != folded.Summary.Flows || full.Summary.FailedFlows != folded.Summary.FailedFlows ||
 		full.Summary.Verdict != folded.Summary.Verdict {
 		t.Errorf("summary: %+v, folded %+v", full.Summary, folded.Summary)
