@@ -68,6 +68,9 @@ type Analyzer struct {
 	groups    map[foldKey]*Flow
 	members   map[memberKey]int32 // retire.go
 	folding   bool
+	wheel     map[int64][]wheelEntry // idle-flow buckets (retire.go)
+	freeWheel [][]wheelEntry
+	swept     int64 // the last bucket swept
 
 	freeApps []*appState // app.go
 	freeBufs [][]byte
@@ -93,7 +96,7 @@ func New(opts Options) *Analyzer {
 	if opts.MaxFlows <= 0 {
 		opts.MaxFlows = defaultMaxFlows
 	}
-	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024), sub: packetSub}
+	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024), sub: packetSub, swept: noBucket}
 }
 
 // AddCapture registers an input and returns its index for Packet.File.
@@ -223,6 +226,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	if src != f.Client {
 		dir = 1
 	}
+	last0, limit0 := f.Last, idleLimit(f) // before the packet (idleSooner)
 	f.Packets[dir]++
 	f.Bytes[dir] += int64(seg.ipLen)
 	if a.two.multi {
@@ -238,6 +242,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 		if a.feedsDecoders(f, seg) {
 			a.udpData(f, dir, seg.payload, c)
 		}
+		a.idleSooner(f, last0, limit0)
 		return
 	}
 	switch {
@@ -269,6 +274,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	if f.resetBy >= 0 || (f.fin[0] && f.fin[1]) {
 		a.releaseApp(f, c)
 	}
+	a.idleSooner(f, last0, limit0)
 }
 
 func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.AddrPort, ts time.Time, ref FrameRef) *Flow {
@@ -290,6 +296,9 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 		a.evict()
 	}
 	a.table[key] = f
+	if a.streaming {
+		a.schedule(f, ts.Add(idleLimit(f)))
+	}
 	if f.Transport == "tcp" {
 		a.global(func(g *Analyzer) { g.rpc.flowStarted(g, f) })
 	}

@@ -156,6 +156,7 @@ type Flow struct {
 	folded      folded   // like flows of the same client folded into this one (retire.go)
 	members     []member // the other clients of its group of like flows (retire.go)
 	pinned      bool     // an RPC assignment lists the flow among those that used it
+	wheelAt     int64    // the bucket of its idle-flow entry (retire.go)
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }

@@ -3,7 +3,9 @@ package analyzer
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"sort"
@@ -75,13 +77,83 @@ func idleLimit(f *Flow) time.Duration {
 	return idleShort
 }
 
+// Finding the idle flows without looking at every flow at every sweep: each flow of the
+// table has an entry in the bucket (of sweepEvery) of the time it would be idle, its last
+// packet plus its timeout. A packet that makes that time earlier (a FIN, a reset, an
+// answer: a shorter timeout; or a time stamp older than the last one) gives it a new entry
+// (idleSooner); a later time needs none, the sweep that finds it still busy gives it one.
+// A sweep looks only at the buckets that are due. An entry is valid while the flow it
+// names is the same flow (seq) and still points back at that bucket (wheelAt).
+type wheelEntry struct {
+	f   *Flow
+	seq uint64
+}
+
+func bucketOf(t time.Time) int64 { return t.UnixNano() / int64(sweepEvery) }
+
+// noBucket is no bucket: before any sweep, and for a flow that has left the table.
+const noBucket = math.MinInt64
+
+// schedule gives f its entry for a possible idle time at due (never a bucket already swept).
+func (a *Analyzer) schedule(f *Flow, due time.Time) {
+	b := bucketOf(due)
+	if b <= a.swept {
+		b = a.swept + 1
+	}
+	if a.wheel == nil {
+		a.wheel = map[int64][]wheelEntry{}
+	}
+	list := a.wheel[b]
+	if list == nil && len(a.freeWheel) > 0 {
+		list = a.freeWheel[len(a.freeWheel)-1]
+		a.freeWheel = a.freeWheel[:len(a.freeWheel)-1]
+	}
+	a.wheel[b] = append(list, wheelEntry{f, f.seq})
+	f.wheelAt = b
+}
+
+// idleSooner gives f a new entry when its last packet made it idle sooner than its entry
+// says (last0 and limit0: its last packet time and timeout before that packet).
+func (a *Analyzer) idleSooner(f *Flow, last0 time.Time, limit0 time.Duration) {
+	if !a.streaming {
+		return
+	}
+	if limit := idleLimit(f); limit < limit0 || f.Last.Before(last0) {
+		a.schedule(f, f.Last.Add(limit))
+	}
+}
+
 // sweep retires the flows of the table idle at now, in the order they started.
 func (a *Analyzer) sweep(now time.Time) {
-	var old []*Flow
-	for _, f := range a.table {
-		if now.Sub(f.Last) > idleLimit(f) {
-			old = append(old, f)
+	cur := bucketOf(now)
+	var due []int64
+	for b := range a.wheel {
+		if b <= cur {
+			due = append(due, b)
 		}
+	}
+	a.swept = cur
+	var old []*Flow
+	for _, b := range due {
+		list := a.wheel[b]
+		delete(a.wheel, b)
+		for _, e := range list {
+			f := e.f
+			if f.seq != e.seq || f.wheelAt != b {
+				continue // retired, taken over, or rescheduled since
+			}
+			if now.Sub(f.Last) > idleLimit(f) {
+				old = append(old, f)
+				f.wheelAt = noBucket // another entry for it in this bucket is now stale
+				continue
+			}
+			a.schedule(f, f.Last.Add(idleLimit(f)))
+		}
+		clear(list)
+		a.freeWheel = append(a.freeWheel, list[:0])
+	}
+	if sweepMismatch != nil {
+		a.checkIdle(now, old)
 	}
 	sort.Slice(old, func(i, j int) bool { return old[i].seq < old[j].seq })
 	for _, f := range old {
@@ -92,9 +164,32 @@ func (a *Analyzer) sweep(now time.Time) {
 	a.sub = packetSub
 }
 
+// sweepMismatch, when set (tests), is told of every difference between the flows a sweep
+// retires and those a scan of the whole table finds idle.
+var sweepMismatch func(msg string)
+
+func (a *Analyzer) checkIdle(now time.Time, got []*Flow) {
+	want := map[*Flow]bool{}
+	for _, f := range a.table {
+		if now.Sub(f.Last) > idleLimit(f) {
+			want[f] = true
+		}
+	}
+	for _, f := range got {
+		if !want[f] {
+			sweepMismatch(fmt.Sprintf("sweep at %v: %v -> %v retired but not idle", now, f.Client, f.Server))
+		}
+		delete(want, f)
+	}
+	for f := range want {
+		sweepMismatch(fmt.Sprintf("sweep at %v: %v -> %v idle (last packet %v) but not retired", now, f.Client, f.Server, f.Last))
+	}
+}
+
 // retire ends a flow for good (streaming analyses): decoders released, outcome set, and
 // handed to the shared state.
 func (a *Analyzer) retire(f *Flow) {
+	f.wheelAt = noBucket
 	if f.app != nil {
 		c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame, seq: a.seq}
 		a.releaseApp(f, &c)
