@@ -217,48 +217,32 @@ func hasRole(have, want []string) bool {
 // transport, port) is blocked when every flow to it failed.
 // At most maxDiffFlows flows are listed per row (FlowsTotal counts them all).
 func (r *Report) fillDiffRow(d *DiffRow, flows []flowView) {
-	type ep struct {
-		c, s netip.AddrPort
-		t    string
-	}
-	byEP := map[ep][]flowView{}
-	var order []ep
 	partial := 0
 	d.FlowsTotal = countFlows(flows)
 	for _, f := range flows {
-		if len(d.Flows) < maxDiffFlows {
-			if f.m == nil && f.ID < len(r.Flows) && len(r.Flows) == len(r.flows) && r.flows[f.ID] == f.Flow {
-				d.Flows = append(d.Flows, r.Flows[f.ID])
-			} else {
-				d.Flows = append(d.Flows, flowReport(f.flow()))
-			}
+		if len(d.Flows) == maxDiffFlows {
+			break
 		}
-		k := ep{netip.AddrPortFrom(f.Client().Addr(), 0), f.Server, f.Transport}
-		if byEP[k] == nil {
-			order = append(order, k)
+		if f.m == nil && f.ID < len(r.Flows) && len(r.Flows) == len(r.flows) && r.flows[f.ID] == f.Flow {
+			d.Flows = append(d.Flows, r.Flows[f.ID])
+		} else {
+			d.Flows = append(d.Flows, flowReport(f.flow()))
 		}
-		byEP[k] = append(byEP[k], f)
 	}
 	if d.Flows == nil {
 		d.Flows = []FlowReport{}
 	}
 	var ok []string
-	for _, k := range order {
-		list := byEP[k]
-		failed := 0
-		for _, f := range list {
-			if f.IsFailure() {
-				failed += f.Count()
-			}
-		}
+	for _, e := range endpoints(flows) {
+		f := e.first
 		switch {
-		case failed == countFlows(list):
-			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", k.t, k.s.Port(), k.c.Addr(), k.s, blockedWords(list)))
-		case failed > 0:
-			partial += failed
-			ok = append(ok, fmt.Sprintf("%s:%d/%s", k.s.Addr(), k.s.Port(), k.t))
+		case e.failed == e.flows:
+			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", f.Transport, f.Server.Port(), f.Client().Addr(), f.Server, e.blockedWords()))
+		case e.failed > 0:
+			partial += e.failed
+			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server.Addr(), f.Server.Port(), f.Transport))
 		default:
-			ok = append(ok, fmt.Sprintf("%s:%d/%s", k.s.Addr(), k.s.Port(), k.t))
+			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server.Addr(), f.Server.Port(), f.Transport))
 		}
 	}
 	var parts []string
@@ -275,26 +259,60 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []flowView) {
 	d.Reason = strings.Join(parts, "; ")
 }
 
+// endpoint is what the flows of one client to one server endpoint (transport, address,
+// port) add up to, for the blocked lists of the diff and the rules.
+type endpoint struct {
+	first                     flowView // the first of them
+	flows, failed, syns, sent int      // flows, failed flows, SYNs, packets to the server
+}
+
+// endpoints adds up flows per client and server endpoint, in the order the endpoints first
+// appear. A row or rule can cover a hundred thousand flows: what it holds per endpoint is
+// small and the key has no pointers.
+func endpoints(flows []flowView) []endpoint {
+	type key struct {
+		client, server [16]byte
+		port           uint16
+		proto          uint8
+		v6             bool // an IPv4-mapped IPv6 address is not the IPv4 address
+	}
+	idx := map[key]int32{}
+	var out []endpoint
+	for _, f := range flows {
+		c := f.Client().Addr()
+		k := key{c.As16(), f.Server.Addr().As16(), f.Server.Port(), protoOf(f.Transport), !c.Is4()}
+		i, seen := idx[k]
+		if !seen {
+			i = int32(len(out))
+			idx[k] = i
+			out = append(out, endpoint{first: f})
+		}
+		e := &out[i]
+		n := f.Count()
+		e.flows += n
+		if f.IsFailure() {
+			e.failed += n
+		}
+		e.syns += f.SYNs()
+		e.sent += f.Packets()[0]
+	}
+	return out
+}
+
 // blockedWords says how the flows to one endpoint failed.
-func blockedWords(list []flowView) string {
-	f := list[0]
+func (e *endpoint) blockedWords() string {
+	f := e.first
 	var s string
 	switch f.Outcome {
 	case OutcomeNoAnswer:
-		syns := 0
-		for _, x := range list {
-			syns += x.SYNs()
-		}
+		syns := e.syns
 		s = fmt.Sprintf("dropped (%d SYN%s, no answer)", syns, plural(syns))
 	case OutcomeReset:
 		s = "refused (the SYN was answered by a reset)"
 	case OutcomeICMP:
 		s = "ICMP " + f.ICMP.Name() + " from " + f.ICMP.From.String()
 	case OutcomeUnanswered:
-		n := 0
-		for _, x := range list {
-			n += x.Packets()[0]
-		}
+		n := e.sent
 		s = fmt.Sprintf("no reply to %d datagram%s", n, plural(n))
 	default:
 		s = f.Outcome
@@ -305,7 +323,7 @@ func blockedWords(list []flowView) string {
 	if as := f.RPCAssignment; as != nil {
 		s += fmt.Sprintf(", port from %s frame %d", as.Via, as.Frame.Frame)
 	}
-	if n := countFlows(list); n > 1 {
+	if n := e.flows; n > 1 {
 		s += fmt.Sprintf(", %d flows", n)
 	}
 	return s + fmt.Sprintf(", first frame %d at %s", f.FirstFrame().Frame, f.First().UTC().Format("15:04:05.000"))

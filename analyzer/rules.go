@@ -331,20 +331,9 @@ func portsString(ports []uint16) string { return portsText(ports, "-", ",") }
 // fillRule writes the justification: the flows, their outcomes, first frame and time, and
 // for dynamic RPC ports the warning, the range and how to pin the port.
 func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addrNames) {
-	type ep struct {
-		c netip.Addr
-		s netip.AddrPort
-	}
-	byEP := map[ep][]flowView{}
-	var eorder []ep
 	multi := len(r.Captures) > 1
 	caIface := false
 	for _, f := range flows {
-		k := ep{f.Client().Addr(), f.Server}
-		if byEP[k] == nil {
-			eorder = append(eorder, k)
-		}
-		byEP[k] = append(byEP[k], f)
 		rule.Services = appendUnique(rule.Services, serviceLabel(f.Flow))
 		rule.FlowCount += f.Count()
 		if caInterfaces[f.RPCInterface] || strings.Contains(f.RPCInterface, "CCertRequestD") {
@@ -362,16 +351,10 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 		}
 		rule.Evidence = append(rule.Evidence, ev)
 	}
-	for _, k := range eorder {
-		list := byEP[k]
-		failed := 0
-		for _, f := range list {
-			if f.IsFailure() {
-				failed += f.Count()
-			}
-		}
-		if failed == countFlows(list) {
-			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", k.c, k.s, list[0].Transport, blockedWords(list)))
+	for _, e := range endpoints(flows) {
+		if e.failed == e.flows {
+			f := e.first
+			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", f.Client().Addr(), f.Server, f.Transport, e.blockedWords()))
 		}
 	}
 	rule.Status = "in-use"
