@@ -81,25 +81,38 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		dyn       bool
 		blocked   bool
 	}
-	type atom struct {
-		flows []flowView
-	}
-	groups := map[groupKey]map[uint16]map[netip.Prefix]*atom{}
+	groupOf := map[groupKey]int32{}
 	var gorder []groupKey
 	epm := map[netip.Addr]bool{}
 	names := addrNames{}
-	// An endpoint (source, destination, transport, port) is blocked when every flow to it failed.
+	// An endpoint (source, destination, transport, port) is blocked when every flow to it
+	// failed. Plain-byte keys: there is one per client and server port.
 	type epKey struct {
-		src       netip.Prefix
-		dst       netip.AddrPort
-		transport string
+		src, dst [16]byte
+		bits     int16
+		port     uint16
+		proto    uint8
+		v6       bool
+	}
+	key := func(f flowView) epKey {
+		src := sourcePrefix(f.Client().Addr(), o)
+		return epKey{src.Addr().As16(), f.Server.Addr().As16(), int16(src.Bits()), f.Server.Port(), protoOf(f.Transport), !src.Addr().Is4()}
 	}
 	works := map[epKey]bool{}
 	for _, f := range r.kept() {
 		if enrollmentRelevant(f.Flow) && !f.IsFailure() {
-			works[epKey{sourcePrefix(f.Client().Addr(), o), f.Server, f.Transport}] = true
+			works[key(f)] = true
 		}
 	}
+	// Each relevant flow, under its group, server port and source; sorted by those (and
+	// in flow order within an atom), a group's ports and each port's sources are runs.
+	type entry struct {
+		group int32
+		port  uint16
+		src   netip.Prefix
+		f     flowView
+	}
+	var entries []entry
 	for _, f := range r.kept() {
 		if !enrollmentRelevant(f.Flow) {
 			continue
@@ -107,63 +120,71 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		if f.Transport == "tcp" && f.Server.Port() == 135 {
 			epm[f.Server.Addr()] = true
 		}
-		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f.Flow), !works[epKey{sourcePrefix(f.Client().Addr(), o), f.Server, f.Transport}]}
-		g := groups[k]
-		if g == nil {
-			g = map[uint16]map[netip.Prefix]*atom{}
-			groups[k] = g
+		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f.Flow), !works[key(f)]}
+		g, ok := groupOf[k]
+		if !ok {
+			g = int32(len(gorder))
+			groupOf[k] = g
 			gorder = append(gorder, k)
 		}
-		src := sourcePrefix(f.Client().Addr(), o)
-		m := g[f.Server.Port()]
-		if m == nil {
-			m = map[netip.Prefix]*atom{}
-			g[f.Server.Port()] = m
-		}
-		a := m[src]
-		if a == nil {
-			a = &atom{}
-			m[src] = a
-		}
-		a.flows = append(a.flows, f)
+		entries = append(entries, entry{g, f.Server.Port(), sourcePrefix(f.Client().Addr(), o), f})
 	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		a, b := &entries[i], &entries[j]
+		if a.group != b.group {
+			return a.group < b.group
+		}
+		if a.port != b.port {
+			return a.port < b.port
+		}
+		return lessPrefix(a.src, b.src)
+	})
 	var rules []Rule
-	for _, k := range gorder {
-		g := groups[k]
+	for gs := 0; gs < len(entries); {
+		k := gorder[entries[gs].group]
+		ge := gs
+		for ge < len(entries) && entries[ge].group == entries[gs].group {
+			ge++
+		}
 		// Ports with the same source set share a rule.
 		bySources := map[string][]uint16{}
 		srcsOf := map[string][]netip.Prefix{}
+		portAt := map[uint16][2]int{} // the port's entries
 		var sorder []string
-		for port, m := range g {
-			srcs := make([]netip.Prefix, 0, len(m))
-			for s := range m {
-				srcs = append(srcs, s)
-			}
-			sortPrefixes(srcs)
+		for ps := gs; ps < ge; {
+			port := entries[ps].port
+			pe := ps
+			var srcs []netip.Prefix
 			var kb strings.Builder
-			for _, s := range srcs {
-				kb.WriteString(s.String())
-				kb.WriteByte(' ')
+			for pe < ge && entries[pe].port == port {
+				if pe == ps || entries[pe].src != entries[pe-1].src {
+					srcs = append(srcs, entries[pe].src)
+					kb.WriteString(entries[pe].src.String())
+					kb.WriteByte(' ')
+				}
+				pe++
 			}
+			portAt[port] = [2]int{ps, pe}
 			key := kb.String()
 			if bySources[key] == nil {
 				sorder = append(sorder, key)
 				srcsOf[key] = srcs
 			}
 			bySources[key] = append(bySources[key], port)
+			ps = pe
 		}
 		sort.Strings(sorder)
 		for _, key := range sorder {
-			ports := bySources[key]
-			sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
+			ports := bySources[key] // ascending: the entries are sorted by port
 			var srcs []string
 			var flows []flowView
 			for _, s := range srcsOf[key] {
 				srcs = append(srcs, names.prefix(s))
 			}
 			for _, p := range ports {
-				for _, s := range srcsOf[key] {
-					flows = append(flows, g[p][s].flows...)
+				at := portAt[p]
+				for _, e := range entries[at[0]:at[1]] {
+					flows = append(flows, e.f)
 				}
 			}
 			sort.SliceStable(flows, func(i, j int) bool { return flows[i].First().Before(flows[j].First()) })
@@ -176,6 +197,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			r.fillRule(&rule, flows, epm[k.dst], names)
 			rules = append(rules, rule)
 		}
+		gs = ge
 	}
 	sort.SliceStable(rules, func(i, j int) bool {
 		a, b := &rules[i], &rules[j]
@@ -233,13 +255,11 @@ func sourceString(p netip.Prefix) string {
 	return p.String()
 }
 
-func sortPrefixes(list []netip.Prefix) {
-	sort.Slice(list, func(i, j int) bool {
-		if c := list[i].Addr().Compare(list[j].Addr()); c != 0 {
-			return c < 0
-		}
-		return list[i].Bits() < list[j].Bits()
-	})
+func lessPrefix(a, b netip.Prefix) bool {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c < 0
+	}
+	return a.Bits() < b.Bits()
 }
 
 func ruleSource(a netip.Addr, o RuleOptions) string {
