@@ -28,7 +28,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 	for _, h := range r.Hosts {
 		roles[h.Addr] = h.Roles
 	}
-	var relevant []flowView
+	relevant := make([]flowView, 0, len(r.kept()))
 	for _, f := range r.kept() {
 		if enrollmentRelevant(f.Flow) {
 			relevant = append(relevant, f)

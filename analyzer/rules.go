@@ -112,7 +112,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		src   netip.Prefix
 		f     flowView
 	}
-	var entries []entry
+	entries := make([]entry, 0, len(r.kept()))
 	for _, f := range r.kept() {
 		if !enrollmentRelevant(f.Flow) {
 			continue
