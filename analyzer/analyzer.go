@@ -66,7 +66,7 @@ type Analyzer struct {
 	failed    int
 	spill     *spill
 	groups    map[foldKey]*Flow
-	members   map[memberKey]int32 // retire.go
+	members   memberIndex // retire.go
 	folding   bool
 	wheel     map[int64][]wheelEntry // idle-flow buckets (retire.go)
 	freeWheel [][]wheelEntry
@@ -400,6 +400,9 @@ func (a *Analyzer) releaseAll() {
 // report computes the outcomes, runs the analyses over all flows and builds the report.
 func (a *Analyzer) report() *Report {
 	if a.streaming {
+		// Every flow is retired: what found a flow's group is no longer needed, and the
+		// analyses over all flows are about to need memory.
+		a.groups, a.members = nil, memberIndex{}
 		sort.Slice(a.flows, func(i, j int) bool { return a.flows[i].seq < a.flows[j].seq })
 		for i, f := range a.flows {
 			f.ID = i

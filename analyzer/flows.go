@@ -157,6 +157,7 @@ type Flow struct {
 	members     []member // the other clients of its group of like flows (retire.go)
 	pinned      bool     // an RPC assignment lists the flow among those that used it
 	wheelAt     int64    // the bucket of its idle-flow entry (retire.go)
+	group       uint32   // the number of the group it is the first flow of (retire.go)
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }

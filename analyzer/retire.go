@@ -287,11 +287,47 @@ func makeFoldKey(f *Flow, summary string) foldKey {
 	return k
 }
 
-// memberKey finds a group's member for a client: the group's first flow (by its seq) and
-// the client address (no pointers, so the GC does not scan the map).
-type memberKey struct {
-	group  uint64
+// memberIndex finds a group's member for a client: per group (its number) and client
+// address, the member's index. Plain integers as keys, the IPv4 ones 8 bytes: a long capture
+// has one entry per client of each group (about 40 bytes each with the map's own).
+type memberIndex struct {
+	v4 map[uint64]int32
+	v6 map[memberKey6]int32
+}
+
+type memberKey6 struct {
+	group  uint32
 	client [16]byte
+}
+
+func (x *memberIndex) find(group uint32, client netip.Addr) (int32, bool) {
+	var i int32
+	var ok bool
+	if client.Is4() {
+		i, ok = x.v4[key4(group, client)]
+	} else {
+		i, ok = x.v6[memberKey6{group, client.As16()}]
+	}
+	return i, ok
+}
+
+func (x *memberIndex) add(group uint32, client netip.Addr, i int32) {
+	if client.Is4() {
+		if x.v4 == nil {
+			x.v4 = map[uint64]int32{}
+		}
+		x.v4[key4(group, client)] = i
+		return
+	}
+	if x.v6 == nil {
+		x.v6 = map[memberKey6]int32{}
+	}
+	x.v6[memberKey6{group, client.As16()}] = i
+}
+
+func key4(group uint32, client netip.Addr) uint64 {
+	a := client.As4()
+	return uint64(group)<<32 | uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
 }
 
 // keep adds a retired flow to the kept flows, or folds it into its group: into the group's
@@ -306,6 +342,7 @@ func (g *Analyzer) keep(f *Flow, summary string) {
 	rep := g.groups[k]
 	if rep == nil {
 		g.groups[k] = f
+		f.group = uint32(len(g.groups))
 		g.flows = append(g.flows, f)
 		return
 	}
@@ -328,6 +365,7 @@ func (g *Analyzer) compact() {
 		rep := g.groups[k]
 		if rep == nil {
 			g.groups[k] = f
+			f.group = uint32(len(g.groups))
 			rep = f
 		}
 		if rep == f {
@@ -345,14 +383,17 @@ func (g *Analyzer) fold(rep, f *Flow) {
 	if f.Client.Addr() == rep.Client.Addr() {
 		rep.folded.add(f)
 	} else {
-		if g.members == nil {
-			g.members = map[memberKey]int32{}
-		}
-		mk := memberKey{rep.seq, f.Client.Addr().As16()}
-		if i, ok := g.members[mk]; ok {
+		c := f.Client.Addr()
+		if i, ok := g.members.find(rep.group, c); ok {
 			rep.members[i].folded.add(f)
 		} else {
-			g.members[mk] = int32(len(rep.members))
+			g.members.add(rep.group, c, int32(len(rep.members)))
+			if len(rep.members) == cap(rep.members) {
+				// Grow by a quarter, not double: in a long capture this is most of memory.
+				grown := make([]member, len(rep.members), len(rep.members)+len(rep.members)/4+4)
+				copy(grown, rep.members)
+				rep.members = grown
+			}
 			rep.members = append(rep.members, newMember(f))
 		}
 	}
@@ -381,15 +422,15 @@ func (x *folded) add(f *Flow) {
 // group, the bulk of what a long capture keeps.
 type member struct {
 	seq         uint64
-	addr        [16]byte
-	port        uint16
-	is4         bool
 	first, last int64 // Unix nanoseconds
+	bytes       [2]int64
+	addr        [16]byte
 	file, frame int32 // of the first packet
 	syns        int32
 	packets     [2]int32
-	bytes       [2]int64
 	folded      folded
+	port        uint16
+	is4         bool
 }
 
 func newMember(f *Flow) member {
