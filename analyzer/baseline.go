@@ -139,7 +139,10 @@ func dynamicFlow(f *Flow) bool {
 }
 
 // MatchesPort reports whether the row's transport and ports cover the flow.
-func (row *BaselineRow) MatchesPort(f *Flow) bool {
+func (row *BaselineRow) MatchesPort(f *Flow) bool { return row.matchesPort(f, f.Server.Port()) }
+
+// matchesPort is MatchesPort for f on port (a view's: see flowView.Server).
+func (row *BaselineRow) matchesPort(f *Flow, port uint16) bool {
 	ok := false
 	for _, t := range row.transports {
 		if t == f.Transport {
@@ -152,7 +155,7 @@ func (row *BaselineRow) MatchesPort(f *Flow) bool {
 	if row.ports.Dynamic && dynamicFlow(f) {
 		return true
 	}
-	return row.ports.Has(f.Server.Port())
+	return row.ports.Has(port)
 }
 
 // Label names the row as the diff shows it: "LDAP 636 CES -> DC".

@@ -40,7 +40,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		for _, role := range roles[f.Client().Addr()] {
 			acting[0][role] = true
 		}
-		for _, role := range roles[f.Server.Addr()] {
+		for _, role := range roles[f.Server().Addr()] {
 			acting[1][role] = true
 		}
 	}
@@ -63,13 +63,13 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		strictC, strictS := present(row.From, true), present(row.To, false)
 		var matched []flowView
 		for j, f := range relevant {
-			if !row.MatchesPort(f.Flow) {
+			if !row.matchesPort(f.Flow, f.Server().Port()) {
 				continue
 			}
 			if strictC && !hasRole(roles[f.Client().Addr()], row.From) {
 				continue
 			}
-			if strictS && !hasRole(roles[f.Server.Addr()], row.To) {
+			if strictS && !hasRole(roles[f.Server().Addr()], row.To) {
 				continue
 			}
 			matched = append(matched, f)
@@ -118,7 +118,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		if covered[i] {
 			continue
 		}
-		k := groupKey{f.Transport, int(f.Server.Port())}
+		k := groupKey{f.Transport, int(f.Server().Port())}
 		if dynamicFlow(f.Flow) {
 			k.port = -1
 		}
@@ -237,12 +237,12 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []flowView) {
 		f := e.first
 		switch {
 		case e.failed == e.flows:
-			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", f.Transport, f.Server.Port(), f.Client().Addr(), f.Server, e.blockedWords()))
+			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", f.Transport, f.Server().Port(), f.Client().Addr(), f.Server(), e.blockedWords()))
 		case e.failed > 0:
 			partial += e.failed
-			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server.Addr(), f.Server.Port(), f.Transport))
+			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server().Addr(), f.Server().Port(), f.Transport))
 		default:
-			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server.Addr(), f.Server.Port(), f.Transport))
+			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server().Addr(), f.Server().Port(), f.Transport))
 		}
 	}
 	var parts []string
@@ -280,7 +280,7 @@ func endpoints(flows []flowView) []endpoint {
 	var out []endpoint
 	for _, f := range flows {
 		c := f.Client().Addr()
-		k := key{c.As16(), f.Server.Addr().As16(), f.Server.Port(), protoOf(f.Transport), !c.Is4()}
+		k := key{c.As16(), f.Server().Addr().As16(), f.Server().Port(), protoOf(f.Transport), !c.Is4()}
 		i, seen := idx[k]
 		if !seen {
 			i = int32(len(out))
@@ -353,7 +353,7 @@ func uniqueStrings(list []string, max int) []string {
 func addrList(flows []flowView, client bool) string {
 	var out []string
 	for _, f := range flows {
-		a := f.Server.Addr()
+		a := f.Server().Addr()
 		if client {
 			a = f.Client().Addr()
 		}
@@ -366,7 +366,7 @@ func dynPorts(flows []flowView) string {
 	var ports []int
 	seen := map[int]bool{}
 	for _, f := range flows {
-		p := int(f.Server.Port())
+		p := int(f.Server().Port())
 		if !seen[p] {
 			seen[p] = true
 			ports = append(ports, p)
@@ -387,7 +387,7 @@ func groupRoles(flows []flowView, roles map[netip.Addr][]string, client bool) st
 	var bare []string
 	seen := map[netip.Addr]bool{}
 	for _, f := range flows {
-		a := f.Server.Addr()
+		a := f.Server().Addr()
 		if client {
 			a = f.Client().Addr()
 		}
@@ -423,10 +423,10 @@ func (b *Baseline) explainFlow(f flowView, roles map[netip.Addr][]string) *Basel
 	var loose *BaselineRow
 	for i := range b.Rows {
 		row := &b.Rows[i]
-		if !row.MatchesPort(f.Flow) {
+		if !row.matchesPort(f.Flow, f.Server().Port()) {
 			continue
 		}
-		if hasRole(roles[f.Client().Addr()], row.From) && hasRole(roles[f.Server.Addr()], row.To) {
+		if hasRole(roles[f.Client().Addr()], row.From) && hasRole(roles[f.Server().Addr()], row.To) {
 			return row
 		}
 		if loose == nil {

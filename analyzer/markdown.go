@@ -193,12 +193,12 @@ func (r *Report) buildGraph() *flowGraph {
 	}
 	edges := map[ekey]*graphEdge{}
 	for _, f := range r.kept() {
-		c, s := host(f.Client().Addr()), host(f.Server.Addr())
+		c, s := host(f.Client().Addr()), host(f.Server().Addr())
 		service := f.Service
 		dynamic := false
 		if f.RPCInterface != "" {
 			service, dynamic = f.RPCInterface, true
-		} else if strings.HasPrefix(f.Service, "msrpc") && InDynamicRange(f.Server.Port()) {
+		} else if strings.HasPrefix(f.Service, "msrpc") && InDynamicRange(f.Server().Port()) {
 			dynamic = true
 		}
 		k := ekey{c.group, s, service, f.Transport}
@@ -215,8 +215,8 @@ func (r *Report) buildGraph() *flowGraph {
 		} else if e.fromHost != c {
 			e.fromHost, e.manyFrom = nil, true
 		}
-		if !containsPort(e.ports, f.Server.Port()) {
-			e.ports = append(e.ports, f.Server.Port())
+		if !containsPort(e.ports, f.Server().Port()) {
+			e.ports = append(e.ports, f.Server().Port())
 			sort.Slice(e.ports, func(i, j int) bool { return e.ports[i] < e.ports[j] })
 		}
 		n := f.Count()

@@ -47,7 +47,7 @@ func (a *Analyzer) global(fn func(g *Analyzer)) {
 const (
 	epochPackets     = 2048
 	epochBytes       = 1 << 20
-	batchesPerWorker = 3
+	batchesPerWorker = 2
 )
 
 type batchPkt struct {

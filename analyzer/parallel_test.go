@@ -255,12 +255,17 @@ func TestFoldingKeepsCounts(t *testing.T) {
 	if len(folded.flows) > len(full.flows)*9/10 {
 		t.Fatalf("folding kept %d of %d flows: the test capture does not exercise it", len(folded.flows), len(full.flows))
 	}
-	members := 0
+	members, otherPort := 0, 0
 	for _, f := range folded.flows {
 		members += len(f.members)
+		for _, m := range f.members {
+			if m.sport != f.Server.Port() {
+				otherPort++
+			}
+		}
 	}
-	if members == 0 {
-		t.Fatal("no group of like flows from several clients: the test capture does not exercise members")
+	if members == 0 || otherPort == 0 {
+		t.Fatalf("%d members, %d on another port than their group's first flow: the test capture does not exercise them", members, otherPort)
 	}
 	// Every flow is in exactly one view: a client of a group, or a flow kept alone.
 	for _, r := range []*Report{full, folded} {

@@ -523,10 +523,10 @@ func (r *Report) writeFlowTable(w *errWriter, o TextOptions) {
 	var order []*flowGroup
 	for _, f := range r.kept() {
 		label := serviceLabel(f.Flow)
-		k := f.Transport + " " + f.Server.String() + " " + label
+		k := f.Transport + " " + f.Server().String() + " " + label
 		g := groups[k]
 		if g == nil {
-			g = &flowGroup{server: f.Server.String() + "/" + f.Transport, service: label,
+			g = &flowGroup{server: f.Server().String() + "/" + f.Transport, service: label,
 				outcomes: map[string]int{}, first: f.First()}
 			groups[k] = g
 			order = append(order, g)

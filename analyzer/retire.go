@@ -257,7 +257,7 @@ type foldKey struct {
 	transport, service, outcome, iface, mismatch, end, summary string
 	server                                                     netip.AddrPort
 	as                                                         *Assignment
-	answered, failure, icmpFirewall                            bool
+	answered, failure, icmpFirewall, anyPort, dynamic          bool
 	roleSig                                                    string
 }
 
@@ -265,6 +265,12 @@ func makeFoldKey(f *Flow, summary string) foldKey {
 	k := foldKey{transport: f.Transport, service: f.Service, outcome: f.Outcome, iface: f.RPCInterface,
 		mismatch: f.RPCBindMismatch, end: f.End(), summary: summary, server: f.Server,
 		as: f.RPCAssignment, answered: f.Packets[1] > 0, failure: f.IsFailure()}
+	// Failed attempts at ports no service is known on, handed out by nothing seen: a scan,
+	// or clients trying dynamic RPC ports through a firewall, can try thousands of ports.
+	// They fold whatever the port (the member keeps it), dynamic RPC ports apart.
+	if port := f.Server.Port(); Failed(f.Outcome) && f.RPCAssignment == nil && !wellKnownServer(protoOf(f.Transport), port) {
+		k.server, k.anyPort, k.dynamic = netip.AddrPortFrom(f.Server.Addr(), 0), true, InDynamicRange(port)
+	}
 	if f.ICMP != nil {
 		k.icmpFirewall = f.ICMP.Firewall()
 	}
@@ -287,47 +293,53 @@ func makeFoldKey(f *Flow, summary string) foldKey {
 	return k
 }
 
-// memberIndex finds a group's member for a client: per group (its number) and client
-// address, the member's index. Plain integers as keys, the IPv4 ones 8 bytes: a long capture
-// has one entry per client of each group (about 40 bytes each with the map's own).
+// memberIndex finds a group's member for a client and server port: per group (its
+// number), client address and port, the member's index. Plain integers as keys: a long
+// capture has one entry per client of each group (about 40 bytes each with the map's own).
 type memberIndex struct {
-	v4 map[uint64]int32
+	v4 map[memberKey4]int32
 	v6 map[memberKey6]int32
+}
+
+type memberKey4 struct {
+	group, client uint32
+	port          uint16
 }
 
 type memberKey6 struct {
 	group  uint32
+	port   uint16
 	client [16]byte
 }
 
-func (x *memberIndex) find(group uint32, client netip.Addr) (int32, bool) {
+func (x *memberIndex) find(group uint32, client netip.Addr, port uint16) (int32, bool) {
 	var i int32
 	var ok bool
 	if client.Is4() {
-		i, ok = x.v4[key4(group, client)]
+		i, ok = x.v4[key4(group, client, port)]
 	} else {
-		i, ok = x.v6[memberKey6{group, client.As16()}]
+		i, ok = x.v6[memberKey6{group, port, client.As16()}]
 	}
 	return i, ok
 }
 
-func (x *memberIndex) add(group uint32, client netip.Addr, i int32) {
+func (x *memberIndex) add(group uint32, client netip.Addr, port uint16, i int32) {
 	if client.Is4() {
 		if x.v4 == nil {
-			x.v4 = map[uint64]int32{}
+			x.v4 = map[memberKey4]int32{}
 		}
-		x.v4[key4(group, client)] = i
+		x.v4[key4(group, client, port)] = i
 		return
 	}
 	if x.v6 == nil {
 		x.v6 = map[memberKey6]int32{}
 	}
-	x.v6[memberKey6{group, client.As16()}] = i
+	x.v6[memberKey6{group, port, client.As16()}] = i
 }
 
-func key4(group uint32, client netip.Addr) uint64 {
+func key4(group uint32, client netip.Addr, port uint16) memberKey4 {
 	a := client.As4()
-	return uint64(group)<<32 | uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
+	return memberKey4{group, uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]), port}
 }
 
 // keep adds a retired flow to the kept flows, or folds it into its group: into the group's
@@ -380,14 +392,14 @@ func (g *Analyzer) compact() {
 
 // fold counts f in its group (rep) and lets go of it.
 func (g *Analyzer) fold(rep, f *Flow) {
-	if f.Client.Addr() == rep.Client.Addr() {
+	if f.Client.Addr() == rep.Client.Addr() && f.Server.Port() == rep.Server.Port() {
 		rep.folded.add(f)
 	} else {
-		c := f.Client.Addr()
-		if i, ok := g.members.find(rep.group, c); ok {
+		c, port := f.Client.Addr(), f.Server.Port()
+		if i, ok := g.members.find(rep.group, c, port); ok {
 			rep.members[i].folded.add(f)
 		} else {
-			g.members.add(rep.group, c, int32(len(rep.members)))
+			g.members.add(rep.group, c, port, int32(len(rep.members)))
 			if len(rep.members) == cap(rep.members) {
 				// Grow by a quarter, not double: in a long capture this is most of memory.
 				grown := make([]member, len(rep.members), len(rep.members)+len(rep.members)/4+4)
@@ -429,13 +441,13 @@ type member struct {
 	syns        int32
 	packets     [2]int32
 	folded      folded
-	port        uint16
+	port, sport uint16 // client port, server port
 	is4         bool
 }
 
 func newMember(f *Flow) member {
 	a := f.Client.Addr()
-	return member{seq: f.seq, addr: a.As16(), port: f.Client.Port(), is4: a.Is4(),
+	return member{seq: f.seq, addr: a.As16(), port: f.Client.Port(), sport: f.Server.Port(), is4: a.Is4(),
 		first: f.First.UnixNano(), last: f.Last.UnixNano(),
 		file: int32(f.FirstFrame.File), frame: int32(f.FirstFrame.Frame), syns: int32(f.SYNs),
 		packets: [2]int32{int32(f.Packets[0]), int32(f.Packets[1])}, bytes: f.Bytes}
@@ -467,6 +479,15 @@ func (v flowView) Client() netip.AddrPort {
 		return v.m.client()
 	}
 	return v.Flow.Client
+}
+
+// Server is the group's server address and the view's port (a group of flows to ports
+// nothing listens on by name folds them all: see makeFoldKey).
+func (v flowView) Server() netip.AddrPort {
+	if v.m != nil {
+		return netip.AddrPortFrom(v.Flow.Server.Addr(), v.m.sport)
+	}
+	return v.Flow.Server
 }
 
 func (v flowView) First() time.Time {
@@ -529,7 +550,7 @@ func (v flowView) flow() *Flow {
 	}
 	m := v.m
 	c := *v.Flow
-	c.Client, c.First, c.Last, c.FirstFrame = m.client(), v.time(m.first), v.time(m.last), v.FirstFrame()
+	c.Client, c.Server, c.First, c.Last, c.FirstFrame = m.client(), v.Server(), v.time(m.first), v.time(m.last), v.FirstFrame()
 	c.Packets, c.Bytes, c.SYNs = [2]int{int(m.packets[0]), int(m.packets[1])}, m.bytes, int(m.syns)
 	c.folded, c.members, c.seq, c.app, c.detailsJSON = m.folded, nil, m.seq, nil, nil
 	return &c

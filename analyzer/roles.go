@@ -166,7 +166,7 @@ func (r *Report) ApplyRoles(overrides []RoleOverride) error {
 		if !enrollmentRelevant(f.Flow) {
 			continue
 		}
-		c, s := f.Client().Addr(), f.Server.Addr()
+		c, s := f.Client().Addr(), f.Server().Addr()
 		if _, ok := forced[c]; ok {
 			continue
 		}

@@ -96,7 +96,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	}
 	key := func(f flowView) epKey {
 		src := sourcePrefix(f.Client().Addr(), o)
-		return epKey{src.Addr().As16(), f.Server.Addr().As16(), int16(src.Bits()), f.Server.Port(), protoOf(f.Transport), !src.Addr().Is4()}
+		return epKey{src.Addr().As16(), f.Server().Addr().As16(), int16(src.Bits()), f.Server().Port(), protoOf(f.Transport), !src.Addr().Is4()}
 	}
 	works := map[epKey]bool{}
 	for _, f := range r.kept() {
@@ -117,17 +117,17 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		if !enrollmentRelevant(f.Flow) {
 			continue
 		}
-		if f.Transport == "tcp" && f.Server.Port() == 135 {
-			epm[f.Server.Addr()] = true
+		if f.Transport == "tcp" && f.Server().Port() == 135 {
+			epm[f.Server().Addr()] = true
 		}
-		k := groupKey{f.Server.Addr(), f.Transport, dynamicFlow(f.Flow), !works[key(f)]}
+		k := groupKey{f.Server().Addr(), f.Transport, dynamicFlow(f.Flow), !works[key(f)]}
 		g, ok := groupOf[k]
 		if !ok {
 			g = int32(len(gorder))
 			groupOf[k] = g
 			gorder = append(gorder, k)
 		}
-		entries = append(entries, entry{g, f.Server.Port(), sourcePrefix(f.Client().Addr(), o), f})
+		entries = append(entries, entry{g, f.Server().Port(), sourcePrefix(f.Client().Addr(), o), f})
 	}
 	sort.SliceStable(entries, func(i, j int) bool {
 		a, b := &entries[i], &entries[j]
@@ -363,7 +363,7 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 			continue
 		}
 		ref := f.FirstFrame()
-		ev := RuleEvidence{Client: names.addr(f.Client().Addr()), Server: names.addr(f.Server.Addr()), Port: f.Server.Port(),
+		ev := RuleEvidence{Client: names.addr(f.Client().Addr()), Server: names.addr(f.Server().Addr()), Port: f.Server().Port(),
 			Service: serviceLabel(f.Flow), Outcome: f.Outcome, FirstFrame: ref.Frame,
 			First: f.First().UTC().Format("2006-01-02T15:04:05.000Z")}
 		if multi && ref.File < len(r.Captures) {
@@ -374,7 +374,7 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 	for _, e := range endpoints(flows) {
 		if e.failed == e.flows {
 			f := e.first
-			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", f.Client().Addr(), f.Server, f.Transport, e.blockedWords()))
+			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", f.Client().Addr(), f.Server(), f.Transport, e.blockedWords()))
 		}
 	}
 	rule.Status = "in-use"
@@ -385,7 +385,7 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 	var parts []string
 	byPort := map[uint16][]flowView{}
 	for _, f := range flows {
-		byPort[f.Server.Port()] = append(byPort[f.Server.Port()], f)
+		byPort[f.Server().Port()] = append(byPort[f.Server().Port()], f)
 	}
 	for _, p := range rule.portList {
 		pf := byPort[p]
