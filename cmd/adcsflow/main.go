@@ -48,7 +48,7 @@ at several points, merged in time order.
 
 analyze, diff and rules take --workers N (default: one per CPU; the report is the same for
 any N) and --max-flows N (open flows held at once). analyze --cpuprofile F --memprofile F
-write pprof profiles. The Go runtime's soft memory limit is 192 MiB unless GOMEMLIMIT sets
+write pprof profiles. The Go runtime's soft memory limit is 128 MiB unless GOMEMLIMIT sets
 another (the heap stays near it on long captures; more is used when an analysis needs it).
 
 exit status: 0 analysed (warnings may have been printed), 1 (diff) a required flow was blocked,
@@ -65,7 +65,7 @@ func main() {
 // the limit it runs earlier once the heap nears it, so a long capture is analyzed in about
 // this much memory (analyses that keep more than this still work: the limit is soft, the
 // collector then just runs more often, capped at half the CPU).
-const defaultMemoryLimit = 192 << 20
+const defaultMemoryLimit = 128 << 20
 
 func setMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
