@@ -83,7 +83,7 @@ profile:
 
 # Runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m).
 fuzz:
-	@for pkg in $$($(GO) list ./decoders/...); do \
+	@for pkg in $$($(GO) list ./decoders/... ./analyzer); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$t"; \
 			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -parallel=1 $$pkg || exit 1; \

@@ -64,3 +64,28 @@ func TestWriteJSONIsTheReport(t *testing.T) {
 		}
 	}
 }
+
+var jsonStringCases = []string{"", "plain", `quote " and \ backslash`, "<b>&amp;</b>", "tab\tnew\nline\rcr\bbs\fff",
+	"\x00\x01\x1f\x7f", "héllo wörld → ✓", "bad \xff utf8 \xc3", "line\u2028para\u2029", "emoji 🎉", "\xed\xa0\x80 surrogate"}
+
+// TestAppendJSONStringIsEncodingJSON: the hand-written quoting gives encoding/json's bytes.
+func TestAppendJSONStringIsEncodingJSON(t *testing.T) {
+	for _, s := range jsonStringCases {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("%q: %s, encoding/json %s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range jsonStringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+		}
+	})
+}

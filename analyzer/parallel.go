@@ -75,6 +75,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 	in := make([]chan *batch, n)
 	out := make([]chan epochResult, n)
 	free := make([]chan *batch, n)
+	spare := make([]chan []action, n) // action lists the merge is done with, for reuse
 	done := make(chan struct{}, n)
 	opts := a.opts
 	opts.MaxFlows = (opts.MaxFlows + n - 1) / n // the cap is shared out
@@ -87,10 +88,11 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		in[i] = make(chan *batch, batchesPerWorker)
 		out[i] = make(chan epochResult, batchesPerWorker)
 		free[i] = make(chan *batch, batchesPerWorker)
+		spare[i] = make(chan []action, batchesPerWorker+1)
 		for j := 0; j < batchesPerWorker; j++ {
 			free[i] <- &batch{data: make([]byte, 0, epochBytes+64<<10), pkts: make([]batchPkt, 0, epochPackets+8)}
 		}
-		go func(w *Analyzer, in <-chan *batch, out chan<- epochResult, free chan<- *batch) {
+		go func(w *Analyzer, in <-chan *batch, out chan<- epochResult, free chan<- *batch, spare <-chan []action) {
 			for b := range in {
 				for i := range b.pkts {
 					p := &b.pkts[i]
@@ -105,12 +107,17 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 				b.data, b.pkts = b.data[:0], b.pkts[:0]
 				free <- b
 				out <- epochResult{actions: w.shard.actions}
-				w.shard.actions = nil
+				select {
+				case l := <-spare:
+					w.shard.actions = l
+				default:
+					w.shard.actions = nil
+				}
 			}
 			w.releaseAll()
 			out <- epochResult{actions: w.shard.actions}
 			done <- struct{}{}
-		}(w, in[i], out[i], free[i])
+		}(w, in[i], out[i], free[i], spare[i])
 	}
 
 	// The reader: counts every packet and deals the epochs out.
@@ -165,11 +172,20 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 
 	// The merge: runs the workers' shared-state actions in packet order, epoch by epoch.
 	lists := make([][]action, n)
+	got := make([][]action, n)
 	merge := func() {
 		for i := range out {
-			lists[i] = (<-out[i]).actions
+			got[i] = (<-out[i]).actions
+			lists[i] = got[i]
 		}
 		runInOrder(a, lists)
+		for i, l := range got {
+			clear(l) // the actions' closures hold flows
+			select {
+			case spare[i] <- l[:0]:
+			default:
+			}
+		}
 	}
 	for range epochs {
 		merge()

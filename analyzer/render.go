@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -113,6 +114,10 @@ type jsonWriter struct {
 	w   *bufio.Writer
 	n   int
 	err error
+	// One encoder and buffer for every value: thousands of diff rows and rules are
+	// encoded one by one, and json.MarshalIndent would allocate twice for each.
+	enc *json.Encoder
+	buf bytes.Buffer
 }
 
 func (j *jsonWriter) key(name string) {
@@ -128,12 +133,21 @@ func (j *jsonWriter) value(name string, v any) {
 	j.encode(v, "  ")
 }
 
+// encode writes v as json.MarshalIndent(v, prefix, "  ") would.
 func (j *jsonWriter) encode(v any, prefix string) {
-	b, err := json.MarshalIndent(v, prefix, "  ")
-	if err != nil && j.err == nil {
-		j.err = err
+	if j.enc == nil {
+		j.enc = json.NewEncoder(&j.buf)
 	}
-	j.w.Write(b)
+	j.buf.Reset()
+	j.enc.SetIndent(prefix, "  ")
+	if err := j.enc.Encode(v); err != nil {
+		if j.err == nil {
+			j.err = err
+		}
+		return
+	}
+	b := j.buf.Bytes()
+	j.w.Write(b[:len(b)-1]) // Encode ends the value with a newline
 }
 
 // writeJSONArray writes one array member, an element at a time (omitEmpty: as the field's

@@ -205,8 +205,7 @@ func flowReport(f *Flow) FlowReport {
 		fr.SYNs = f.SYNs
 	}
 	if !f.Details.Empty() {
-		d := f.Details
-		fr.Details = &d
+		fr.Details = &f.Details // the flow's own: a report line is written before the flow is let go
 	}
 	if f.ICMP != nil {
 		fr.ICMP = &ICMPReport{Type: f.ICMP.Type, Code: f.ICMP.Code, Name: f.ICMP.Name(), From: f.ICMP.From,
