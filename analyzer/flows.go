@@ -152,12 +152,12 @@ type Flow struct {
 	ended bool
 	seq   uint64 // the analysis-wide number of the flow's first packet
 
-	detailsJSON []byte   // the details encoded by the worker that retired the flow
-	folded      folded   // like flows of the same client folded into this one (retire.go)
-	members     []member // the other clients of its group of like flows (retire.go)
-	pinned      bool     // an RPC assignment lists the flow among those that used it
-	wheelAt     int64    // the bucket of its idle-flow entry (retire.go)
-	group       uint32   // the number of the group it is the first flow of (retire.go)
+	detailsJSON []byte     // the details encoded by the worker that retired the flow
+	folded      folded     // like flows of the same client folded into this one (retire.go)
+	members     memberList // the other clients of its group of like flows (retire.go)
+	pinned      bool       // an RPC assignment lists the flow among those that used it
+	wheelAt     int64      // the bucket of its idle-flow entry (retire.go)
+	group       uint32     // the number of the group it is the first flow of (retire.go)
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }

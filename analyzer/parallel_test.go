@@ -257,8 +257,8 @@ func TestFoldingKeepsCounts(t *testing.T) {
 	}
 	members, otherPort := 0, 0
 	for _, f := range folded.flows {
-		members += len(f.members)
-		for _, m := range f.members {
+		members += f.members.len()
+		for m := range f.members.all {
 			if m.sport != f.Server.Port() {
 				otherPort++
 			}

@@ -271,8 +271,8 @@ func (a *Analyzer) hosts() []*Host {
 	for _, f := range a.flows {
 		get(f.Client.Addr())
 		get(f.Server.Addr())
-		for i := range f.members {
-			get(f.members[i].client().Addr())
+		for m := range f.members.all {
+			get(m.client().Addr())
 		}
 	}
 	for addr, names := range a.names.byAddr {

@@ -397,16 +397,9 @@ func (g *Analyzer) fold(rep, f *Flow) {
 	} else {
 		c, port := f.Client.Addr(), f.Server.Port()
 		if i, ok := g.members.find(rep.group, c, port); ok {
-			rep.members[i].folded.add(f)
+			rep.members.at(i).folded.add(f)
 		} else {
-			g.members.add(rep.group, c, port, int32(len(rep.members)))
-			if len(rep.members) == cap(rep.members) {
-				// Grow by a quarter, not double: in a long capture this is most of memory.
-				grown := make([]member, len(rep.members), len(rep.members)+len(rep.members)/4+4)
-				copy(grown, rep.members)
-				rep.members = grown
-			}
-			rep.members = append(rep.members, newMember(f))
+			g.members.add(rep.group, c, port, rep.members.add(newMember(f)))
 		}
 	}
 	if !f.pinned {
@@ -443,6 +436,54 @@ type member struct {
 	folded      folded
 	port, sport uint16 // client port, server port
 	is4         bool
+}
+
+// memberList holds a group's members: one slice that grows as append grows it up to
+// memberChunk, then chunks of memberChunk, so that a big group neither copies its members
+// as it grows nor holds room it does not use. Members are found by index while flows are
+// folded (the first chunk moves as it grows); views point at them once all are in.
+type memberList struct {
+	chunks [][]member
+}
+
+const memberChunk = 256
+
+func (l *memberList) len() int {
+	if len(l.chunks) == 0 {
+		return 0
+	}
+	return (len(l.chunks)-1)*memberChunk + len(l.chunks[len(l.chunks)-1])
+}
+
+func (l *memberList) at(i int32) *member { return &l.chunks[i/memberChunk][i%memberChunk] }
+
+// add appends m and returns its index.
+func (l *memberList) add(m member) int32 {
+	n := l.len()
+	switch {
+	case n == 0:
+		l.chunks = [][]member{{m}}
+	case n < memberChunk:
+		l.chunks[0] = append(l.chunks[0], m)
+	default:
+		if n%memberChunk == 0 {
+			l.chunks = append(l.chunks, make([]member, 0, memberChunk))
+		}
+		last := len(l.chunks) - 1
+		l.chunks[last] = append(l.chunks[last], m)
+	}
+	return int32(n)
+}
+
+// all yields every member, in the order they were added.
+func (l *memberList) all(yield func(*member) bool) {
+	for _, c := range l.chunks {
+		for i := range c {
+			if !yield(&c[i]) {
+				return
+			}
+		}
+	}
 }
 
 func newMember(f *Flow) member {
@@ -552,7 +593,7 @@ func (v flowView) flow() *Flow {
 	c := *v.Flow
 	c.Client, c.Server, c.First, c.Last, c.FirstFrame = m.client(), v.Server(), v.time(m.first), v.time(m.last), v.FirstFrame()
 	c.Packets, c.Bytes, c.SYNs = [2]int{int(m.packets[0]), int(m.packets[1])}, m.bytes, int(m.syns)
-	c.folded, c.members, c.seq, c.app, c.detailsJSON = m.folded, nil, m.seq, nil, nil
+	c.folded, c.members, c.seq, c.app, c.detailsJSON = m.folded, memberList{}, m.seq, nil, nil
 	return &c
 }
 
@@ -561,14 +602,14 @@ func (v flowView) flow() *Flow {
 func makeViews(flows []*Flow) []flowView {
 	n := len(flows)
 	for _, f := range flows {
-		n += len(f.members)
+		n += f.members.len()
 	}
 	out := make([]flowView, 0, n)
 	members := false
 	for _, f := range flows {
 		out = append(out, flowView{Flow: f})
-		for i := range f.members {
-			out = append(out, flowView{Flow: f, m: &f.members[i]})
+		for m := range f.members.all {
+			out = append(out, flowView{Flow: f, m: m})
 			members = true
 		}
 	}

@@ -93,3 +93,29 @@ func TestSweepFindsEveryIdleFlow(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberList: members are found by index, in order, and past the first chunk keep
+// their address as more are added.
+func TestMemberList(t *testing.T) {
+	var l memberList
+	var ptrs []*member
+	for i := 0; i < 3*memberChunk+17; i++ {
+		if got := l.add(member{seq: uint64(i)}); got != int32(i) {
+			t.Fatalf("add %d: index %d", i, got)
+		}
+		ptrs = append(ptrs, l.at(int32(i)))
+	}
+	if l.len() != 3*memberChunk+17 {
+		t.Fatalf("len %d", l.len())
+	}
+	i := 0
+	for m := range l.all {
+		if m.seq != uint64(i) || l.at(int32(i)) != m || i >= memberChunk && m != ptrs[i] {
+			t.Fatalf("member %d: seq %d, moved %v", i, m.seq, m != ptrs[i])
+		}
+		i++
+	}
+	if i != l.len() {
+		t.Fatalf("all yielded %d of %d", i, l.len())
+	}
+}
