@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/adcsflow/adcsflow/decoders/dcerpc"
 	"github.com/adcsflow/adcsflow/decoders/kerberos"
 	"github.com/adcsflow/adcsflow/decoders/ldap"
 	"github.com/gopacket/gopacket/layers"
@@ -78,6 +79,7 @@ type Analyzer struct {
 	scratch struct {
 		kerberos kerberos.Message
 		ldap     ldap.Decoder
+		pdu      dcerpc.PDU
 	}
 
 	rpc   rpcState

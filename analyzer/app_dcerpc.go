@@ -180,8 +180,8 @@ func ifaceName(u dcerpc.UUID) string {
 }
 
 func (r *rpcConn) pdu(c *appCtx, dir int, b []byte) {
-	p, err := dcerpc.Parse(b)
-	if err != nil {
+	p := &c.a.scratch.pdu // read here, never kept
+	if err := dcerpc.ParseInto(p, b); err != nil {
 		c.malformed("dcerpc: " + err.Error())
 		return
 	}

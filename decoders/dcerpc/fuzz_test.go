@@ -1,6 +1,7 @@
 package dcerpc
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -29,10 +30,18 @@ func seedStubs(f *testing.F, prefix string) [][]byte {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, x := range seedPDUs(f) {
+	seeds := seedPDUs(f)
+	for _, x := range seeds {
 		f.Add(x.raw)
 	}
+	var reused PDU
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// A PDU decoded into storage that held another one is the PDU Parse returns.
+		ParseInto(&reused, seeds[len(b)%len(seeds)].raw)
+		want, wantErr := Parse(b)
+		if err := ParseInto(&reused, b); (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(&reused, want) {
+			t.Fatalf("ParseInto into a used PDU: %+v, %v; Parse: %+v, %v", reused, err, want, wantErr)
+		}
 		LooksLike(b)
 		total, err := Frame(b)
 		if err == nil && (total < HeaderLen || total > len(b)) {

@@ -141,20 +141,30 @@ type PDU struct {
 // Parse decodes one whole PDU; b must hold at least frag_length bytes (extra bytes are
 // ignored). Use Frame to split a stream first.
 func Parse(b []byte) (*PDU, error) {
+	p := new(PDU)
+	if err := ParseInto(p, b); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ParseInto is Parse into p, which it overwrites whole: a decoder on a hot path decodes
+// every PDU into the same one (what a PDU refers to, Stub and Auth.Value, is b's bytes).
+func ParseInto(p *PDU, b []byte) error {
 	h, err := ParseHeader(b)
 	if err != nil {
 		if err == ErrNeedMore {
-			return nil, ErrTruncated
+			return ErrTruncated
 		}
-		return nil, err
+		return err
 	}
 	if int(h.FragLen) > len(b) {
-		return nil, ErrTruncated
+		return ErrTruncated
 	}
 	if !h.PType.ConnectionOriented() {
-		return nil, ErrPType
+		return ErrPType
 	}
-	p := &PDU{Header: h}
+	*p = PDU{Header: h}
 	b = b[:h.FragLen]
 	le := h.LittleEndian()
 
@@ -163,7 +173,7 @@ func Parse(b []byte) (*PDU, error) {
 	if h.AuthLen > 0 {
 		trailer := len(b) - int(h.AuthLen) - 8
 		if trailer < HeaderLen {
-			return nil, ErrAuth
+			return ErrAuth
 		}
 		r := newReader(b, le)
 		r.off = trailer
@@ -189,11 +199,11 @@ func Parse(b []byte) (*PDU, error) {
 		err = p.parseBindNak(r)
 	case PTypeRequest:
 		if !r.u32(&p.AllocHint) || !r.u16(&p.ContextID) || !r.u16(&p.Opnum) {
-			return nil, ErrTruncated
+			return ErrTruncated
 		}
 		if h.Flags&FlagObjectUUID != 0 {
 			if !r.uuid(&p.Object) {
-				return nil, ErrTruncated
+				return ErrTruncated
 			}
 			p.HasObject = true
 		}
@@ -201,7 +211,7 @@ func Parse(b []byte) (*PDU, error) {
 	case PTypeResponse:
 		var reserved uint8
 		if !r.u32(&p.AllocHint) || !r.u16(&p.ContextID) || !r.u8(&p.CancelCount) || !r.u8(&reserved) {
-			return nil, ErrTruncated
+			return ErrTruncated
 		}
 		err = p.setStub(r)
 	case PTypeFault:
@@ -209,7 +219,7 @@ func Parse(b []byte) (*PDU, error) {
 		var reserved2 uint32
 		if !r.u32(&p.AllocHint) || !r.u16(&p.ContextID) || !r.u8(&p.CancelCount) || !r.u8(&reserved) ||
 			!r.u32(&p.Status) {
-			return nil, ErrTruncated
+			return ErrTruncated
 		}
 		// MS-RPCE adds 4 reserved bytes before optional extended error stub data.
 		if r.u32(&reserved2) {
@@ -220,10 +230,7 @@ func Parse(b []byte) (*PDU, error) {
 	case PTypeShutdown, PTypeCoCancel, PTypeOrphaned:
 		// header (and optional verifier) only.
 	}
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return err
 }
 
 // setStub takes the rest of the body as stub, minus the auth padding.
