@@ -80,6 +80,7 @@ type Analyzer struct {
 		kerberos kerberos.Message
 		ldap     ldap.Decoder
 		pdu      dcerpc.PDU
+		kpasswd  kerberos.KpasswdDecoder
 	}
 
 	rpc   rpcState

@@ -106,7 +106,7 @@ func (h *kpasswdHandler) feed(c *appCtx, dir int, data []byte) int {
 }
 
 func (h *kpasswdHandler) message(c *appCtx, b []byte) {
-	m, err := kerberos.ParseKpasswd(b)
+	m, err := c.a.scratch.kpasswd.Parse(b) // read here, never kept
 	if err != nil {
 		c.malformed("kpasswd: " + err.Error())
 		return

@@ -65,14 +65,22 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzParseKpasswd runs ParseKpasswd and LooksLikeKpasswd on arbitrary bytes.
+// FuzzParseKpasswd runs ParseKpasswd and LooksLikeKpasswd on arbitrary bytes, and checks
+// that a KpasswdDecoder that decoded other messages first gives what ParseKpasswd gives.
 func FuzzParseKpasswd(f *testing.F) {
-	for _, b := range kpasswdSeeds(f) {
+	seeds := kpasswdSeeds(f)
+	for _, b := range seeds {
 		f.Add(b)
 	}
+	var dec KpasswdDecoder
 	f.Fuzz(func(t *testing.T, b []byte) {
 		LooksLikeKpasswd(b)
 		k, err := ParseKpasswd(b)
+		dec.Parse(seeds[len(b)%len(seeds)])
+		r, rerr := dec.Parse(b)
+		if (rerr == nil) != (err == nil) || err == nil && !sameKpasswd(r, k) {
+			t.Fatalf("KpasswdDecoder: %+v, %v; ParseKpasswd: %+v, %v", r, rerr, k, err)
+		}
 		if err != nil {
 			if k != nil {
 				t.Fatal("message with error")
@@ -112,4 +120,19 @@ func sameMessage(a, b *Message) bool {
 		return false
 	}
 	return reflect.DeepEqual(norm(*a), norm(*b))
+}
+
+// sameKpasswd compares two kpasswd messages, their Kerberos messages as sameMessage does.
+func sameKpasswd(a, b *KpasswdMessage) bool {
+	same := func(x, y *Message) bool {
+		if x == nil || y == nil {
+			return x == y
+		}
+		xc, yc := *x, *y
+		xc.spare, yc.spare = nil, nil
+		return sameMessage(&xc, &yc)
+	}
+	ac, bc := *a, *b
+	ac.AP, ac.Priv, ac.Error, bc.AP, bc.Priv, bc.Error = nil, nil, nil, nil, nil, nil
+	return ac == bc && same(a.AP, b.AP) && same(a.Priv, b.Priv) && same(a.Error, b.Error)
 }

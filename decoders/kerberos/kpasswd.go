@@ -118,10 +118,25 @@ func stripMark(b []byte) ([]byte, bool) {
 // ParseKpasswd decodes one kpasswd message: a UDP datagram, or a whole TCP record with or
 // without its 4-byte record mark (use FrameTCP to find the record).
 func ParseKpasswd(b []byte) (*KpasswdMessage, error) {
-	k := new(KpasswdMessage)
+	return new(KpasswdDecoder).Parse(b)
+}
+
+// KpasswdDecoder decodes kpasswd messages into storage it reuses, for a hot path that reads
+// many: the message Parse returns, and the Kerberos messages in it, are valid until the
+// next Parse.
+type KpasswdDecoder struct {
+	msg           KpasswdMessage
+	ap, priv, err Message
+}
+
+// Parse is ParseKpasswd into the decoder's storage.
+func (d *KpasswdDecoder) Parse(b []byte) (*KpasswdMessage, error) {
+	k := &d.msg
+	*k = KpasswdMessage{}
 	b, k.TCP = stripMark(b)
 	if len(b) > 0 && b[0] == 0x7e {
-		e, err := Parse(b)
+		e := &d.err
+		err := ParseInto(e, b)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +163,8 @@ func ParseKpasswd(b []byte) (*KpasswdMessage, error) {
 	}
 	rest = s
 	if len(ap) > 0 {
-		m, err := Parse(ap)
+		m := &d.ap
+		err := ParseInto(m, ap)
 		if err != nil {
 			return nil, err
 		}
@@ -167,8 +183,8 @@ func ParseKpasswd(b []byte) (*KpasswdMessage, error) {
 		}
 		return k, nil // AP part only; RFC 3244 requires a KRB-PRIV, but say what is there
 	}
-	m, err := Parse(rest)
-	if err != nil {
+	m := &d.priv
+	if err := ParseInto(m, rest); err != nil {
 		return nil, err
 	}
 	switch m.Type {
