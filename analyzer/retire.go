@@ -17,17 +17,20 @@ import (
 // of the flow table, its decoders released, its report line written out (to a spill that
 // the JSON and CSV writers copy from), and what the analyses over all flows need (roles,
 // diff, rules, hosts, the tables) kept once per group of like flows: same server address
-// and port, transport, service, outcome, RPC interface and decoder summary. Past foldAfter
-// kept flows, a retired flow of a group already kept is folded into it: counted in the
-// group's first flow when it comes from the same client, else in a compact member (about
-// 100 bytes) for its client. The analyses read the kept flows and members through views
-// (flowView), one per client of a group. Memory then grows with the number of services
-// (a full Flow each) and of their clients (a member each), not with packets or flows.
-// A packet on the 4-tuple of a retired flow starts a new flow, as after a TCP takeover.
+// and port, transport, service, outcome, RPC interface and decoder summary (failed attempts
+// at ports no service is known on: whatever the port). Past foldAfter kept flows the flows
+// kept so far are folded into their groups, and so is every later one: counted in the
+// group's first flow when it comes from the same client and port, else in a compact
+// member (about 100 bytes) for its client and port. The analyses read the kept flows and
+// members through views (flowView), one per member. Memory then grows with the number of
+// services (a full Flow each) and of their clients (a member each), not with packets,
+// flows or ports tried. A packet on the 4-tuple of a retired flow starts a new flow, as
+// after a TCP takeover.
 //
-// Retiring happens on a sweep every sweepEvery of capture time, and at the end; the sweeps
-// are run at the same packet whatever the number of workers, and flows retire in the order
-// they started, so the report does not depend on the workers (parallel.go).
+// Retiring happens on a sweep every sweepEvery of capture time (the flows due are found
+// from time buckets), and at the end; the sweeps are run at the same packet whatever the
+// number of workers, and flows retire in the order they started, so the report does not
+// depend on the workers (parallel.go).
 
 const (
 	sweepEvery = 15 * time.Second
