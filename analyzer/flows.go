@@ -153,8 +153,8 @@ type Flow struct {
 	seq   uint64 // the analysis-wide number of the flow's first packet
 
 	detailsJSON []byte     // the details encoded by the worker that retired the flow
-	folded      folded     // like flows of the same client folded into this one (retire.go)
-	members     memberList // the other clients of its group of like flows (retire.go)
+	folded      folded     // like flows of its client and server port folded into it (retire.go)
+	members     memberList // the other clients (and ports) of its group of like flows (retire.go)
 	pinned      bool       // an RPC assignment lists the flow among those that used it
 	wheelAt     int64      // the bucket of its idle-flow entry (retire.go)
 	group       uint32     // the number of the group it is the first flow of (retire.go)
