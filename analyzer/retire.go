@@ -92,7 +92,14 @@ type wheelEntry struct {
 	seq uint64
 }
 
-func bucketOf(t time.Time) int64 { return t.UnixNano() / int64(sweepEvery) }
+// bucketOf numbers the bucket of t (rounding down, also before 1970).
+func bucketOf(t time.Time) int64 {
+	n, d := t.UnixNano(), int64(sweepEvery)
+	if n < 0 {
+		return (n - d + 1) / d
+	}
+	return n / d
+}
 
 // noBucket is no bucket: before any sweep, and for a flow that has left the table.
 const noBucket = math.MinInt64

@@ -119,3 +119,15 @@ func TestMemberList(t *testing.T) {
 		t.Fatalf("all yielded %d of %d", i, l.len())
 	}
 }
+
+// TestBucketOfRoundsDown: buckets follow each other across the Unix epoch too.
+func TestBucketOfRoundsDown(t *testing.T) {
+	for _, c := range []struct {
+		at   time.Duration
+		want int64
+	}{{0, 0}, {sweepEvery - 1, 0}, {sweepEvery, 1}, {-1, -1}, {-sweepEvery, -1}, {-sweepEvery - 1, -2}} {
+		if got := bucketOf(time.Unix(0, int64(c.at))); got != c.want {
+			t.Errorf("bucketOf(%v after the epoch) = %d, want %d", c.at, got, c.want)
+		}
+	}
+}
