@@ -24,6 +24,7 @@ const (
 // with the reason the complete baseline gives for it. Roles come from r.Hosts (ApplyRoles).
 func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 	complete := mustBuiltin("complete")
+	var sums endpointSums
 	roles := map[netip.Addr][]string{}
 	for _, h := range r.Hosts {
 		roles[h.Addr] = h.Roles
@@ -88,7 +89,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 			}
 			d.Match = strings.Join(notes, "; ")
 		}
-		r.fillDiffRow(&d, matched)
+		r.fillDiffRow(&d, matched, &sums)
 		switch {
 		case len(matched) == 0:
 			d.Status = DiffNotObserved
@@ -160,7 +161,7 @@ func (r *Report) DiffAgainst(b *Baseline) []DiffRow {
 		}
 		label += " " + groupRoles(flows, roles, true) + " -> " + groupRoles(flows, roles, false)
 		d := DiffRow{Baseline: b.Name, Title: b.Title, Rule: label, Status: DiffExtra}
-		r.fillDiffRow(&d, flows)
+		r.fillDiffRow(&d, flows, &sums)
 		var reason string
 		if cr != nil {
 			word := "needed: "
@@ -216,7 +217,7 @@ func hasRole(have, want []string) bool {
 // fillDiffRow adds the flows and the blocked endpoints: an endpoint (client, server,
 // transport, port) is blocked when every flow to it failed.
 // At most maxDiffFlows flows are listed per row (FlowsTotal counts them all).
-func (r *Report) fillDiffRow(d *DiffRow, flows []flowView) {
+func (r *Report) fillDiffRow(d *DiffRow, flows []flowView, sums *endpointSums) {
 	partial := 0
 	d.FlowsTotal = countFlows(flows)
 	for _, f := range flows {
@@ -233,7 +234,7 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []flowView) {
 		d.Flows = []FlowReport{}
 	}
 	var ok []string
-	for _, e := range endpoints(flows) {
+	for _, e := range sums.of(flows) {
 		f := e.first
 		switch {
 		case e.failed == e.flows:
@@ -266,25 +267,36 @@ type endpoint struct {
 	flows, failed, syns, sent int      // flows, failed flows, SYNs, packets to the server
 }
 
-// endpoints adds up flows per client and server endpoint, in the order the endpoints first
-// appear. A row or rule can cover a hundred thousand flows: what it holds per endpoint is
-// small and the key has no pointers.
-func endpoints(flows []flowView) []endpoint {
-	type key struct {
-		client, server [16]byte
-		port           uint16
-		proto          uint8
-		v6             bool // an IPv4-mapped IPv6 address is not the IPv4 address
+// endpointSums adds up flows per client and server endpoint, in the order the endpoints
+// first appear. A row or rule can cover a hundred thousand flows: what it holds per endpoint
+// is small, the key has no pointers, and one is reused for all the rows (or rules) of an
+// analysis: what of returns is valid until the next call.
+type endpointSums struct {
+	idx map[sumKey]int32
+	out []endpoint
+}
+
+type sumKey struct {
+	client, server [16]byte
+	port           uint16
+	proto          uint8
+	v6             bool // an IPv4-mapped IPv6 address is not the IPv4 address
+}
+
+func (s *endpointSums) of(flows []flowView) []endpoint {
+	if s.idx == nil || len(s.idx) > 4096 {
+		s.idx = map[sumKey]int32{} // clearing a big map costs its size at every call
+	} else {
+		clear(s.idx)
 	}
-	idx := map[key]int32{}
-	var out []endpoint
+	out := s.out[:0]
 	for _, f := range flows {
 		c := f.Client().Addr()
-		k := key{c.As16(), f.Server().Addr().As16(), f.Server().Port(), protoOf(f.Transport), !c.Is4()}
-		i, seen := idx[k]
+		k := sumKey{c.As16(), f.Server().Addr().As16(), f.Server().Port(), protoOf(f.Transport), !c.Is4()}
+		i, seen := s.idx[k]
 		if !seen {
 			i = int32(len(out))
-			idx[k] = i
+			s.idx[k] = i
 			out = append(out, endpoint{first: f})
 		}
 		e := &out[i]
@@ -296,6 +308,7 @@ func endpoints(flows []flowView) []endpoint {
 		e.syns += f.SYNs()
 		e.sent += f.Packets()[0]
 	}
+	s.out = out
 	return out
 }
 

@@ -85,6 +85,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	var gorder []groupKey
 	epm := map[netip.Addr]bool{}
 	names := addrNames{}
+	var sums endpointSums
 	// An endpoint (source, destination, transport, port) is blocked when every flow to it
 	// failed. Plain-byte keys: there is one per client and server port.
 	type epKey struct {
@@ -194,7 +195,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 				rule.ToNames = h.Names
 				rule.ToRoles = h.Roles
 			}
-			r.fillRule(&rule, flows, epm[k.dst], names)
+			r.fillRule(&rule, flows, epm[k.dst], names, &sums)
 			rules = append(rules, rule)
 		}
 		gs = ge
@@ -350,7 +351,7 @@ func portsString(ports []uint16) string { return portsText(ports, "-", ",") }
 
 // fillRule writes the justification: the flows, their outcomes, first frame and time, and
 // for dynamic RPC ports the warning, the range and how to pin the port.
-func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addrNames) {
+func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addrNames, sums *endpointSums) {
 	multi := len(r.Captures) > 1
 	caIface := false
 	for _, f := range flows {
@@ -371,7 +372,7 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 		}
 		rule.Evidence = append(rule.Evidence, ev)
 	}
-	for _, e := range endpoints(flows) {
+	for _, e := range sums.of(flows) {
 		if e.failed == e.flows {
 			f := e.first
 			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", f.Client().Addr(), f.Server(), f.Transport, e.blockedWords()))
