@@ -100,9 +100,14 @@ func (d *decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser
 	if p, ok := d.parsers[first]; ok {
 		return p
 	}
-	p := gopacket.NewDecodingLayerParser(first,
-		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag,
-		&d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.payload)
+	p := gopacket.NewDecodingLayerParser(first)
+	// A slice indexed by layer type finds the next decoder faster than the default map.
+	c := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6,
+		&d.ip6ext, &d.ip6frag, &d.tcp, &d.udp, &d.icmp4, &d.icmp6, &d.payload} {
+		c = c.Put(l)
+	}
+	p.SetDecodingLayerContainer(c)
 	p.IgnoreUnsupported = true
 	p.IgnorePanic = true
 	d.parsers[first] = p

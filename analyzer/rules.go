@@ -1,11 +1,13 @@
 package analyzer
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,6 +111,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	// in flow order within an atom), a group's ports and each port's sources are runs.
 	type entry struct {
 		group int32
+		idx   int32 // appended in flow order: ties keep it
 		port  uint16
 		src   netip.Prefix
 		f     flowView
@@ -128,17 +131,22 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			groupOf[k] = g
 			gorder = append(gorder, k)
 		}
-		entries = append(entries, entry{g, f.Server().Port(), sourcePrefix(f.Client().Addr(), o), f})
+		entries = append(entries, entry{g, int32(len(entries)), f.Server().Port(), sourcePrefix(f.Client().Addr(), o), f})
 	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		a, b := &entries[i], &entries[j]
-		if a.group != b.group {
-			return a.group < b.group
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := cmp.Compare(a.group, b.group); c != 0 {
+			return c
 		}
-		if a.port != b.port {
-			return a.port < b.port
+		if c := cmp.Compare(a.port, b.port); c != 0 {
+			return c
 		}
-		return lessPrefix(a.src, b.src)
+		if lessPrefix(a.src, b.src) {
+			return -1
+		}
+		if lessPrefix(b.src, a.src) {
+			return 1
+		}
+		return cmp.Compare(a.idx, b.idx)
 	})
 	var rules []Rule
 	for gs := 0; gs < len(entries); {

@@ -117,6 +117,17 @@ func Header(b []byte) (class int, constructed bool, tag int, valueLen int, heade
 
 // Read parses the TLV at the start of b and returns it and the rest of b.
 func Read(b []byte) (Element, []byte, error) {
+	// Most elements have a low tag number and a short length: read those here, small
+	// enough to be inlined into the decoders' loops.
+	if len(b) >= 2 && b[0]&0x1f != 0x1f && b[1] < 0x80 && int(b[1]) <= len(b)-2 {
+		end := 2 + int(b[1])
+		return Element{Class: int(b[0] >> 6), Constructed: b[0]&0x20 != 0, Tag: int(b[0] & 0x1f),
+			Value: b[2:end], HeaderLen: 2}, b[end:], nil
+	}
+	return readLong(b)
+}
+
+func readLong(b []byte) (Element, []byte, error) {
 	class, cons, tag, vl, hl, err := Header(b)
 	if err != nil {
 		return Element{}, b, err

@@ -2,6 +2,7 @@ package ber
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 )
 
@@ -85,8 +86,13 @@ func TestInt(t *testing.T) {
 func FuzzRead(f *testing.F) {
 	f.Add([]byte{0x30, 0x84, 0, 0, 0, 3, 0x02, 0x01, 0x07})
 	f.Add([]byte{0x7e, 0x81, 0x01, 0x00})
+	f.Add([]byte{0xa1, 0x03, 0x02, 0x01, 0x07, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, rest, err := Read(b)
+		// The short-form fast path and the general reader agree on every input.
+		if e2, rest2, err2 := readLong(b); err != err2 || !reflect.DeepEqual(e, e2) || len(rest) != len(rest2) {
+			t.Fatalf("Read = %+v, %d, %v; readLong = %+v, %d, %v", e, len(rest), err, e2, len(rest2), err2)
+		}
 		if err != nil {
 			return
 		}
