@@ -238,12 +238,13 @@ func (r *Report) fillDiffRow(d *DiffRow, flows []flowView, sums *endpointSums) {
 		f := e.first
 		switch {
 		case e.failed == e.flows:
-			d.Blocked = append(d.Blocked, fmt.Sprintf("%s/%d %s -> %s: %s", f.Transport, f.Server().Port(), f.Client().Addr(), f.Server(), e.blockedWords()))
-		case e.failed > 0:
-			partial += e.failed
-			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server().Addr(), f.Server().Port(), f.Transport))
+			d.Blocked = append(d.Blocked, sums.blocked(&e, false))
 		default:
-			ok = append(ok, fmt.Sprintf("%s:%d/%s", f.Server().Addr(), f.Server().Port(), f.Transport))
+			partial += e.failed
+			b := append(f.Server().Addr().AppendTo(sums.buf[:0]), ':') // an IPv6 address without brackets, as before
+			b = append(strconv.AppendUint(b, uint64(f.Server().Port()), 10), '/')
+			sums.buf = append(b, f.Transport...)
+			ok = append(ok, string(sums.buf))
 		}
 	}
 	var parts []string
@@ -274,6 +275,7 @@ type endpoint struct {
 type endpointSums struct {
 	idx map[sumKey]int32
 	out []endpoint
+	buf []byte
 }
 
 type sumKey struct {
@@ -312,34 +314,78 @@ func (s *endpointSums) of(flows []flowView) []endpoint {
 	return out
 }
 
-// blockedWords says how the flows to one endpoint failed.
-func (e *endpoint) blockedWords() string {
+// appendBlocked appends how the flows to one endpoint failed, after the endpoint as the
+// diff (clientFirst false: "tcp/135 10.0.0.1 -> 10.0.0.5:135: ") or the rules (clientFirst:
+// "10.0.0.1 -> 10.0.0.5:135/tcp: ") name it.
+func (e *endpoint) appendBlocked(b []byte, clientFirst bool) []byte {
 	f := e.first
-	var s string
+	if clientFirst {
+		b = f.Client().Addr().AppendTo(b)
+		b = append(b, " -> "...)
+		b = f.Server().AppendTo(b)
+		b = append(b, '/')
+		b = append(b, f.Transport...)
+	} else {
+		b = append(b, f.Transport...)
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(f.Server().Port()), 10)
+		b = append(b, ' ')
+		b = f.Client().Addr().AppendTo(b)
+		b = append(b, " -> "...)
+		b = f.Server().AppendTo(b)
+	}
+	b = append(b, ": "...)
 	switch f.Outcome {
 	case OutcomeNoAnswer:
-		syns := e.syns
-		s = fmt.Sprintf("dropped (%d SYN%s, no answer)", syns, plural(syns))
+		b = append(b, "dropped ("...)
+		b = appendCount(b, e.syns, "SYN")
+		b = append(b, ", no answer)"...)
 	case OutcomeReset:
-		s = "refused (the SYN was answered by a reset)"
+		b = append(b, "refused (the SYN was answered by a reset)"...)
 	case OutcomeICMP:
-		s = "ICMP " + f.ICMP.Name() + " from " + f.ICMP.From.String()
+		b = append(b, "ICMP "...)
+		b = append(b, f.ICMP.Name()...)
+		b = append(b, " from "...)
+		b = f.ICMP.From.AppendTo(b)
 	case OutcomeUnanswered:
-		n := e.sent
-		s = fmt.Sprintf("no reply to %d datagram%s", n, plural(n))
+		b = append(b, "no reply to "...)
+		b = appendCount(b, e.sent, "datagram")
 	default:
-		s = f.Outcome
+		b = append(b, f.Outcome...)
 	}
 	if f.RPCInterface != "" {
-		s += ", " + f.RPCInterface
+		b = append(b, ", "...)
+		b = append(b, f.RPCInterface...)
 	}
 	if as := f.RPCAssignment; as != nil {
-		s += fmt.Sprintf(", port from %s frame %d", as.Via, as.Frame.Frame)
+		b = append(b, ", port from "...)
+		b = append(b, as.Via...)
+		b = append(b, " frame "...)
+		b = strconv.AppendInt(b, int64(as.Frame.Frame), 10)
 	}
 	if n := e.flows; n > 1 {
-		s += fmt.Sprintf(", %d flows", n)
+		b = append(b, ", "...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, " flows"...)
 	}
-	return s + fmt.Sprintf(", first frame %d at %s", f.FirstFrame().Frame, f.First().UTC().Format("15:04:05.000"))
+	b = append(b, ", first frame "...)
+	b = strconv.AppendInt(b, int64(f.FirstFrame().Frame), 10)
+	b = append(b, " at "...)
+	return f.First().UTC().AppendFormat(b, "15:04:05.000")
+}
+
+// appendCount appends "1 SYN" or "3 SYNs".
+func appendCount(b []byte, n int, noun string) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ' ')
+	b = append(b, noun...)
+	return append(b, plural(n)...)
+}
+
+// blocked is appendBlocked as a string, built in the sums' scratch buffer.
+func (s *endpointSums) blocked(e *endpoint, clientFirst bool) string {
+	s.buf = e.appendBlocked(s.buf[:0], clientFirst)
+	return string(s.buf)
 }
 
 func uniqueStrings(list []string, max int) []string {

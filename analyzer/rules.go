@@ -196,7 +196,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 					flows = append(flows, e.f)
 				}
 			}
-			sort.SliceStable(flows, func(i, j int) bool { return flows[i].First().Before(flows[j].First()) })
+			slices.SortStableFunc(flows, func(a, b flowView) int { return a.First().Compare(b.First()) })
 			rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
 				Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
 			if h := hosts[k.dst]; h != nil {
@@ -208,8 +208,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		}
 		gs = ge
 	}
-	sort.SliceStable(rules, func(i, j int) bool {
-		a, b := &rules[i], &rules[j]
+	less := func(a, b *Rule) bool {
 		if (a.Status == "blocked") != (b.Status == "blocked") {
 			return a.Status == "blocked"
 		}
@@ -223,6 +222,15 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			return a.portList[0] < b.portList[0]
 		}
 		return a.Transport < b.Transport
+	}
+	slices.SortStableFunc(rules, func(a, b Rule) int {
+		switch {
+		case less(&a, &b):
+			return -1
+		case less(&b, &a):
+			return 1
+		}
+		return 0
 	})
 	return rules
 }
@@ -380,10 +388,9 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 		}
 		rule.Evidence = append(rule.Evidence, ev)
 	}
-	for _, e := range sums.of(flows) {
+	for i, e := range sums.of(flows) {
 		if e.failed == e.flows {
-			f := e.first
-			rule.Unblocks = append(rule.Unblocks, fmt.Sprintf("%s -> %s/%s: %s", f.Client().Addr(), f.Server(), f.Transport, e.blockedWords()))
+			rule.Unblocks = append(rule.Unblocks, sums.blocked(&sums.out[i], true))
 		}
 	}
 	rule.Status = "in-use"
