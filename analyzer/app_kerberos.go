@@ -47,10 +47,29 @@ func (h *kerberosHandler) message(c *appCtx, b []byte) {
 	}
 	d := c.f.Details.Kerberos
 	if d == nil {
-		d = &KerberosDetails{Messages: []string{}}
+		d = newKerberosDetails()
 		c.f.Details.Kerberos = d
 	}
 	recordKerberos(d, m)
+}
+
+// kerberosDetails is a flow's KerberosDetails with room for what an exchange usually holds
+// (a request and its answer, one realm and name each, the client's etypes), so that a flow
+// costs one allocation here rather than eight; longer lists grow as any slice does.
+type kerberosDetails struct {
+	d      KerberosDetails
+	msgs   [4]string
+	names  [3]string
+	etypes [8]int32
+}
+
+func newKerberosDetails() *KerberosDetails {
+	x := new(kerberosDetails)
+	d := &x.d
+	d.Messages = x.msgs[:0:len(x.msgs)]
+	d.Realms, d.SNames, d.CNames = x.names[0:0:1], x.names[1:1:2], x.names[2:2:3]
+	d.ETypes = x.etypes[:0:len(x.etypes)]
+	return d
 }
 
 // recordKerberos folds one message into the details.

@@ -109,7 +109,34 @@ type Message struct {
 	EText     string
 	EData     []byte // KRB-ERROR e-data; aliases the input
 
-	spare *Message // ParseInto's storage for APReq
+	spare *Message  // ParseInto's storage for APReq
+	names *interner // ParseInto's strings, shared by the messages it decodes
+}
+
+// interner hands out one string per distinct name: realms and principals repeat from message
+// to message, so a decoder reading many allocates each once. It is bounded (a capture of
+// random names gets new strings once it is full) and only ever grows: a string handed out
+// stays valid.
+type interner struct {
+	m   map[string]string
+	buf []byte
+}
+
+const maxInterned = 4096
+
+// str returns b as a string; nil interns nothing.
+func (in *interner) str(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
 }
 
 // TypeName is the message name used in reports: AS-REQ, AS-REP, TGS-REQ, TGS-REP, AP-REQ,
@@ -190,6 +217,9 @@ func Parse(b []byte) (*Message, error) {
 // m is overwritten (its lists reused), and what it holds is valid until the next call with m.
 func ParseInto(m *Message, b []byte) error {
 	m.reset()
+	if m.names == nil {
+		m.names = &interner{m: map[string]string{}}
+	}
 	return parseInto(m, b, true)
 }
 
@@ -199,7 +229,7 @@ func (m *Message) reset() {
 		spare = m.APReq
 	}
 	*m = Message{ETypes: m.ETypes[:0], PAData: m.PAData[:0], EncETypes: m.EncETypes[:0],
-		Tickets: m.Tickets[:0], spare: spare}
+		Tickets: m.Tickets[:0], spare: spare, names: m.names}
 }
 
 func isMsgType(t int) bool {
@@ -277,11 +307,11 @@ func int32Of(e ber.Element) (int32, error) {
 
 // kstring accepts KerberosString (GeneralString) and the other primitive string types some
 // implementations use.
-func kstring(e ber.Element) (string, error) {
+func (in *interner) kstring(e ber.Element) (string, error) {
 	if !isKString(e) {
 		return "", ber.ErrUnexpected
 	}
-	return string(e.Value), nil
+	return in.str(e.Value), nil
 }
 
 func isKString(e ber.Element) bool {
@@ -378,6 +408,7 @@ func (m *Message) parsePAData(seq ber.Element, nested bool) error {
 			} else {
 				ap.reset()
 			}
+			ap.names = m.names
 			if parseInto(ap, val, false) == nil && ap.Type == TypeAPReq {
 				m.APReq = ap
 			}
@@ -436,16 +467,16 @@ func (m *Message) parseReqBody(v []byte) error {
 			}
 			m.KDCOptions = o
 		case 1:
-			if m.CNameType, m.CName, err = principal(in); err != nil {
+			if m.CNameType, m.CName, err = m.names.principal(in); err != nil {
 				return perr("cname", err)
 			}
 		case 2:
-			if m.Realm, err = kstring(in); err != nil {
+			if m.Realm, err = m.names.kstring(in); err != nil {
 				return perr("realm", err)
 			}
 			seenRealm = true
 		case 3:
-			if m.SNameType, m.SName, err = principal(in); err != nil {
+			if m.SNameType, m.SName, err = m.names.principal(in); err != nil {
 				return perr("sname", err)
 			}
 		case 8:
@@ -489,7 +520,7 @@ func int32List(seq ber.Element, out []int32) ([]int32, error) {
 
 // principal decodes PrincipalName ::= SEQUENCE { name-type [0] Int32,
 // name-string [1] SEQUENCE OF KerberosString } and joins the components with "/".
-func principal(e ber.Element) (int32, string, error) {
+func (nm *interner) principal(e ber.Element) (int32, string, error) {
 	if !e.Is(ber.ClassUniversal, ber.TagSequence) {
 		return 0, "", ber.ErrUnexpected
 	}
@@ -535,7 +566,12 @@ func principal(e ber.Element) (int32, string, error) {
 	if n == 0 {
 		return nameType, "", nil
 	}
-	out := make([]byte, 0, total+n-1)
+	var out []byte
+	if nm != nil {
+		out = nm.buf[:0]
+	} else {
+		out = make([]byte, 0, total+n-1)
+	}
 	for i, v := 0, names; len(v) > 0; i++ {
 		c, rest, _ := ber.Read(v)
 		if i > 0 {
@@ -544,7 +580,10 @@ func principal(e ber.Element) (int32, string, error) {
 		out = append(out, c.Value...)
 		v = rest
 	}
-	return nameType, string(out), nil
+	if nm != nil {
+		nm.buf = out
+	}
+	return nameType, nm.str(out), nil
 }
 
 // Ticket names the service a ticket is for: the additional tickets of a TGS-REQ (user-to-user,
@@ -558,7 +597,7 @@ type Ticket struct {
 
 // ticket decodes Ticket ::= [APPLICATION 1] SEQUENCE { tkt-vno [0], realm [1], sname [2],
 // enc-part [3] }.
-func ticket(e ber.Element) (Ticket, error) {
+func (nm *interner) ticket(e ber.Element) (Ticket, error) {
 	var t Ticket
 	if !e.Is(ber.ClassApplication, 1) {
 		return t, perr("ticket", ber.ErrUnexpected)
@@ -576,11 +615,11 @@ func ticket(e ber.Element) (Ticket, error) {
 		v = rest
 		switch tag {
 		case 1:
-			if t.Realm, err = kstring(in); err != nil {
+			if t.Realm, err = nm.kstring(in); err != nil {
 				return t, perr("ticket realm", err)
 			}
 		case 2:
-			if t.SNameType, t.SName, err = principal(in); err != nil {
+			if t.SNameType, t.SName, err = nm.principal(in); err != nil {
 				return t, perr("ticket sname", err)
 			}
 		case 3:
@@ -592,7 +631,7 @@ func ticket(e ber.Element) (Ticket, error) {
 
 // ticket sets Realm, SName and the first EncETypes entry from the message's own ticket.
 func (m *Message) ticket(e ber.Element) error {
-	t, err := ticket(e)
+	t, err := m.names.ticket(e)
 	if err != nil {
 		return err
 	}
@@ -614,7 +653,7 @@ func (m *Message) tickets(seq ber.Element) error {
 			return perr("tickets", err)
 		}
 		v = rest
-		t, err := ticket(e)
+		t, err := m.names.ticket(e)
 		if err != nil {
 			return err
 		}
@@ -663,11 +702,11 @@ func (m *Message) parseKDCRep(v []byte) error {
 				return err
 			}
 		case 3:
-			if m.CRealm, err = kstring(in); err != nil {
+			if m.CRealm, err = m.names.kstring(in); err != nil {
 				return perr("crealm", err)
 			}
 		case 4:
-			if m.CNameType, m.CName, err = principal(in); err != nil {
+			if m.CNameType, m.CName, err = m.names.principal(in); err != nil {
 				return perr("cname", err)
 			}
 		case 5:
@@ -775,23 +814,23 @@ func (m *Message) parseError(v []byte) error {
 			}
 			seen |= 4
 		case 7:
-			if m.CRealm, err = kstring(in); err != nil {
+			if m.CRealm, err = m.names.kstring(in); err != nil {
 				return perr("crealm", err)
 			}
 		case 8:
-			if m.CNameType, m.CName, err = principal(in); err != nil {
+			if m.CNameType, m.CName, err = m.names.principal(in); err != nil {
 				return perr("cname", err)
 			}
 		case 9:
-			if m.Realm, err = kstring(in); err != nil {
+			if m.Realm, err = m.names.kstring(in); err != nil {
 				return perr("realm", err)
 			}
 		case 10:
-			if m.SNameType, m.SName, err = principal(in); err != nil {
+			if m.SNameType, m.SName, err = m.names.principal(in); err != nil {
 				return perr("sname", err)
 			}
 		case 11:
-			if m.EText, err = kstring(in); err != nil {
+			if m.EText, err = m.names.kstring(in); err != nil {
 				return perr("e-text", err)
 			}
 		case 12:
