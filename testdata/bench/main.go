@@ -9,7 +9,8 @@
 // one (same generator, half the duration: the "flat when the capture doubles" check) are
 // written once into $ADCSFLOW_BENCH_CACHE or ~/.cache/adcsflow-bench, named by the
 // generator's version and the size, so a changed generator makes new files. Every command
-// runs -runs times (tshark -tshark-runs times) after one cat warmed the page cache; the
+// runs -runs times (tshark -tshark-runs times), each run after an untimed read of the file
+// into the page cache; the
 // table shows medians of wall and CPU time (user+sys of the child) and the largest peak
 // RSS. The exit status is 1 when a target fails (everything is still printed).
 package main
@@ -101,11 +102,6 @@ func main() {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fatal(fmt.Errorf("go build ./cmd/adcsflow (run from the repository root): %w", err))
-		}
-	}
-	for _, c := range []*capture{full, half} {
-		if err := warm(c.path); err != nil {
-			fatal(err)
 		}
 	}
 	adcsArgs := func(file string) []string {
@@ -221,6 +217,12 @@ func measure(r *result, argv []string) {
 	defer devnull.Close()
 	var walls, cpus []time.Duration
 	for i := 0; i < r.runs; i++ {
+		// Before every run, not once: this machine's kernel may page the file out of the
+		// cache between runs (DAMON reclaim), and a run that reads from disk measures the disk.
+		if err := warm(r.cap.path); err != nil {
+			r.err = err
+			return
+		}
 		var stderr bytes.Buffer
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = devnull, &stderr
