@@ -10,9 +10,8 @@
 // written once into $ADCSFLOW_BENCH_CACHE or ~/.cache/adcsflow-bench, named by the
 // generator's version and the size, so a changed generator makes new files. Every command
 // runs -runs times (tshark -tshark-runs times), each run after an untimed read of the file
-// into the page cache; the
-// table shows medians of wall and CPU time (user+sys of the child) and the largest peak
-// RSS. The exit status is 1 when a target fails (everything is still printed).
+// into the page cache; the table shows medians of wall and CPU time (user+sys of the child)
+// and the largest peak RSS. The exit status is 1 when a target fails (everything is still printed).
 package main
 
 import (
