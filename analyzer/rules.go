@@ -109,13 +109,17 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	}
 	// Each relevant flow, under its group, server port and source; sorted by those (and
 	// in flow order within an atom), a group's ports and each port's sources are runs.
+	// A source is its rank among the distinct sources (prefixes), so an entry is 32 bytes
+	// and compares by integers: there is one per client and server port.
 	type entry struct {
 		group int32
 		idx   int32 // appended in flow order: ties keep it
+		src   int32 // prefixes[src]
 		port  uint16
-		src   netip.Prefix
 		f     flowView
 	}
+	var prefixes []netip.Prefix
+	prefixID := map[netip.Prefix]int32{}
 	entries := make([]entry, 0, len(r.kept()))
 	for _, f := range r.kept() {
 		if !enrollmentRelevant(f.Flow) {
@@ -131,7 +135,38 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			groupOf[k] = g
 			gorder = append(gorder, k)
 		}
-		entries = append(entries, entry{g, int32(len(entries)), f.Server().Port(), sourcePrefix(f.Client().Addr(), o), f})
+		p := sourcePrefix(f.Client().Addr(), o)
+		id, ok := prefixID[p]
+		if !ok {
+			id = int32(len(prefixes))
+			prefixID[p] = id
+			prefixes = append(prefixes, p)
+		}
+		entries = append(entries, entry{g, int32(len(entries)), id, f.Server().Port(), f})
+	}
+	prefixID = nil
+	rank := make([]int32, len(prefixes)) // prefix id -> rank
+	byRank := make([]int32, len(prefixes))
+	for i := range byRank {
+		byRank[i] = int32(i)
+	}
+	slices.SortFunc(byRank, func(a, b int32) int {
+		if lessPrefix(prefixes[a], prefixes[b]) {
+			return -1
+		}
+		if lessPrefix(prefixes[b], prefixes[a]) {
+			return 1
+		}
+		return 0
+	})
+	sorted := make([]netip.Prefix, len(prefixes))
+	for r, id := range byRank {
+		rank[id] = int32(r)
+		sorted[r] = prefixes[id]
+	}
+	prefixes = sorted
+	for i := range entries {
+		entries[i].src = rank[entries[i].src]
 	}
 	slices.SortFunc(entries, func(a, b entry) int {
 		if c := cmp.Compare(a.group, b.group); c != 0 {
@@ -140,14 +175,12 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		if c := cmp.Compare(a.port, b.port); c != 0 {
 			return c
 		}
-		if lessPrefix(a.src, b.src) {
-			return -1
-		}
-		if lessPrefix(b.src, a.src) {
-			return 1
+		if c := cmp.Compare(a.src, b.src); c != 0 {
+			return c
 		}
 		return cmp.Compare(a.idx, b.idx)
 	})
+	srcKey := make([]string, len(prefixes)) // a source as the key of a source set writes it
 	var rules []Rule
 	for gs := 0; gs < len(entries); {
 		k := gorder[entries[gs].group]
@@ -166,10 +199,12 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			var srcs []netip.Prefix
 			var kb strings.Builder
 			for pe < ge && entries[pe].port == port {
-				if pe == ps || entries[pe].src != entries[pe-1].src {
-					srcs = append(srcs, entries[pe].src)
-					kb.WriteString(entries[pe].src.String())
-					kb.WriteByte(' ')
+				if src := entries[pe].src; pe == ps || src != entries[pe-1].src {
+					srcs = append(srcs, prefixes[src])
+					if srcKey[src] == "" {
+						srcKey[src] = prefixes[src].String() + " "
+					}
+					kb.WriteString(srcKey[src])
 				}
 				pe++
 			}
