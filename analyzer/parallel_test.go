@@ -3,9 +3,11 @@ package analyzer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -320,5 +322,36 @@ func TestFoldingKeepsCounts(t *testing.T) {
 	}
 	if len(ca) != len(cb) {
 		t.Errorf("%d diff rows and rules, folded %d", len(ca), len(cb))
+	}
+}
+
+// TestRulesOnTwoGoroutines checks that building the rules of the two halves of the groups
+// side by side gives the rules one pass gives, aggregated or not.
+func TestRulesOnTwoGoroutines(t *testing.T) {
+	paths := equivalenceCaptures(t)
+	defer func(v int) { parallelRuleEntries = v }(parallelRuleEntries)
+	groups := map[string]bool{}
+	for _, p := range paths {
+		rep, err := AnalyzeFiles([]string{p}, Options{Workers: 2})
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, o := range []RuleOptions{{}, {AggregateV4: 24, AggregateV6: 64}} {
+			parallelRuleEntries = 1 << 30
+			one := rep.BuildRules(o)
+			parallelRuleEntries = 2
+			two := rep.BuildRules(o)
+			if !reflect.DeepEqual(one, two) {
+				t.Fatalf("%s %+v: %d rules in one pass, %d on two goroutines, or they differ", filepath.Base(p), o, len(one), len(two))
+			}
+			if p == paths[len(paths)-1] {
+				for _, r := range one {
+					groups[fmt.Sprint(r.To, r.Transport, r.Dynamic, r.Status)] = true
+				}
+			}
+		}
+	}
+	if len(groups) < 4 {
+		t.Fatalf("the mix has rules for %d destinations: too few to split", len(groups))
 	}
 }

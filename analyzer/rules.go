@@ -66,6 +66,10 @@ const pinCAAdvice = `pin the CA's DCOM port instead: registry value Endpoints (R
 
 const pinRPCAdvice = `restrict the server's RPC dynamic range with the Rpc\Internet registry keys (KB 154596)`
 
+// parallelRuleEntries is the number of flows (views) from which BuildRules uses two
+// goroutines (a variable so that the test can make it small).
+var parallelRuleEntries = 20000
+
 // BuildRules returns the minimal rule set that allows exactly the flows the capture shows
 // used or tried (blocked attempts included): one rule per (sources, destination, transport,
 // ports), where ports with the same sources share a rule and sources with the same ports
@@ -86,8 +90,6 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	groupOf := map[groupKey]int32{}
 	var gorder []groupKey
 	epm := map[netip.Addr]bool{}
-	names := addrNames{}
-	var sums endpointSums
 	// An endpoint (source, destination, transport, port) is blocked when every flow to it
 	// failed. Plain-byte keys: there is one per client and server port.
 	type epKey struct {
@@ -181,67 +183,92 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		return cmp.Compare(a.idx, b.idx)
 	})
 	srcKey := make([]string, len(prefixes)) // a source as the key of a source set writes it
-	var rules []Rule
-	for gs := 0; gs < len(entries); {
-		k := gorder[entries[gs].group]
-		ge := gs
-		for ge < len(entries) && entries[ge].group == entries[gs].group {
-			ge++
-		}
-		// Ports with the same source set share a rule.
-		bySources := map[string][]uint16{}
-		srcsOf := map[string][]netip.Prefix{}
-		portAt := map[uint16][2]int{} // the port's entries
-		var sorder []string
-		for ps := gs; ps < ge; {
-			port := entries[ps].port
-			pe := ps
-			var srcs []netip.Prefix
-			var kb strings.Builder
-			for pe < ge && entries[pe].port == port {
-				if src := entries[pe].src; pe == ps || src != entries[pe-1].src {
-					srcs = append(srcs, prefixes[src])
-					if srcKey[src] == "" {
-						srcKey[src] = prefixes[src].String() + " "
+	for i, p := range prefixes {
+		srcKey[i] = p.String() + " "
+	}
+	// The rules of the groups from entries[from] to entries[to]; each call has its own
+	// scratch, so two can run side by side.
+	build := func(from, to int) []Rule {
+		names := addrNames{}
+		var sums endpointSums
+		var rules []Rule
+		for gs := from; gs < to; {
+			k := gorder[entries[gs].group]
+			ge := gs
+			for ge < len(entries) && entries[ge].group == entries[gs].group {
+				ge++
+			}
+			// Ports with the same source set share a rule.
+			bySources := map[string][]uint16{}
+			srcsOf := map[string][]netip.Prefix{}
+			portAt := map[uint16][2]int{} // the port's entries
+			var sorder []string
+			for ps := gs; ps < ge; {
+				port := entries[ps].port
+				pe := ps
+				var srcs []netip.Prefix
+				var kb strings.Builder
+				for pe < ge && entries[pe].port == port {
+					if src := entries[pe].src; pe == ps || src != entries[pe-1].src {
+						srcs = append(srcs, prefixes[src])
+						kb.WriteString(srcKey[src])
 					}
-					kb.WriteString(srcKey[src])
+					pe++
 				}
-				pe++
-			}
-			portAt[port] = [2]int{ps, pe}
-			key := kb.String()
-			if bySources[key] == nil {
-				sorder = append(sorder, key)
-				srcsOf[key] = srcs
-			}
-			bySources[key] = append(bySources[key], port)
-			ps = pe
-		}
-		sort.Strings(sorder)
-		for _, key := range sorder {
-			ports := bySources[key] // ascending: the entries are sorted by port
-			var srcs []string
-			var flows []flowView
-			for _, s := range srcsOf[key] {
-				srcs = append(srcs, names.prefix(s))
-			}
-			for _, p := range ports {
-				at := portAt[p]
-				for _, e := range entries[at[0]:at[1]] {
-					flows = append(flows, e.f)
+				portAt[port] = [2]int{ps, pe}
+				key := kb.String()
+				if bySources[key] == nil {
+					sorder = append(sorder, key)
+					srcsOf[key] = srcs
 				}
+				bySources[key] = append(bySources[key], port)
+				ps = pe
 			}
-			slices.SortStableFunc(flows, func(a, b flowView) int { return a.First().Compare(b.First()) })
-			rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
-				Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
-			if h := hosts[k.dst]; h != nil {
-				rule.ToNames = h.Names
-				rule.ToRoles = h.Roles
+			sort.Strings(sorder)
+			for _, key := range sorder {
+				ports := bySources[key] // ascending: the entries are sorted by port
+				var srcs []string
+				var flows []flowView
+				for _, s := range srcsOf[key] {
+					srcs = append(srcs, names.prefix(s))
+				}
+				for _, p := range ports {
+					at := portAt[p]
+					for _, e := range entries[at[0]:at[1]] {
+						flows = append(flows, e.f)
+					}
+				}
+				slices.SortStableFunc(flows, func(a, b flowView) int { return a.First().Compare(b.First()) })
+				rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
+					Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
+				if h := hosts[k.dst]; h != nil {
+					rule.ToNames = h.Names
+					rule.ToRoles = h.Roles
+				}
+				r.fillRule(&rule, flows, epm[k.dst], names, &sums)
+				rules = append(rules, rule)
 			}
-			r.fillRule(&rule, flows, epm[k.dst], names, &sums)
-			rules = append(rules, rule)
+			gs = ge
 		}
-		gs = ge
+		return rules
+	}
+	// On a large capture the first half of the groups and the second are built on two
+	// goroutines and put back in group order: the same rules as one pass.
+	split := len(entries)
+	if len(entries) >= parallelRuleEntries {
+		split = len(entries) / 2
+		for split < len(entries) && entries[split].group == entries[split-1].group {
+			split++
+		}
+	}
+	var rules []Rule
+	if split < len(entries) {
+		second := make(chan []Rule)
+		go func() { second <- build(split, len(entries)) }()
+		rules = build(0, split)
+		rules = append(rules, <-second...)
+	} else {
+		rules = build(0, len(entries))
 	}
 	less := func(a, b *Rule) bool {
 		if (a.Status == "blocked") != (b.Status == "blocked") {
