@@ -114,15 +114,18 @@ type Message struct {
 }
 
 // interner hands out one string per distinct name: realms and principals repeat from message
-// to message, so a decoder reading many allocates each once. It is bounded (a capture of
-// random names gets new strings once it is full) and only ever grows: a string handed out
-// stays valid.
+// to message, so a decoder reading many allocates each once. It is bounded, in strings and in
+// their length (at most 1 MB: a capture of random or long names gets new strings), and only
+// ever grows: a string handed out stays valid.
 type interner struct {
 	m   map[string]string
 	buf []byte
 }
 
-const maxInterned = 4096
+const (
+	maxInterned    = 4096
+	maxInternedLen = 256
+)
 
 // str returns b as a string; nil interns nothing.
 func (in *interner) str(b []byte) string {
@@ -133,7 +136,7 @@ func (in *interner) str(b []byte) string {
 		return s
 	}
 	s := string(b)
-	if len(in.m) < maxInterned {
+	if len(in.m) < maxInterned && len(s) <= maxInternedLen {
 		in.m[s] = s
 	}
 	return s
