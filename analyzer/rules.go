@@ -153,13 +153,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		byRank[i] = int32(i)
 	}
 	slices.SortFunc(byRank, func(a, b int32) int {
-		if lessPrefix(prefixes[a], prefixes[b]) {
-			return -1
-		}
-		if lessPrefix(prefixes[b], prefixes[a]) {
-			return 1
-		}
-		return 0
+		return comparePrefix(prefixes[a], prefixes[b])
 	})
 	sorted := make([]netip.Prefix, len(prefixes))
 	for r, id := range byRank {
@@ -270,29 +264,26 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 	} else {
 		rules = build(0, len(entries))
 	}
-	less := func(a, b *Rule) bool {
-		if (a.Status == "blocked") != (b.Status == "blocked") {
-			return a.Status == "blocked"
-		}
-		if a.To[0] != b.To[0] {
-			return lessAddrString(a.To[0], b.To[0])
-		}
-		if a.Dynamic != b.Dynamic {
-			return !a.Dynamic
-		}
-		if a.portList[0] != b.portList[0] {
-			return a.portList[0] < b.portList[0]
-		}
-		return a.Transport < b.Transport
-	}
 	slices.SortStableFunc(rules, func(a, b Rule) int {
-		switch {
-		case less(&a, &b):
-			return -1
-		case less(&b, &a):
+		if (a.Status == "blocked") != (b.Status == "blocked") {
+			if a.Status == "blocked" {
+				return -1 // the rules to add first
+			}
 			return 1
 		}
-		return 0
+		if a.To[0] != b.To[0] {
+			return comparePrefix(parseSource(a.To[0]), parseSource(b.To[0]))
+		}
+		if a.Dynamic != b.Dynamic {
+			if a.Dynamic {
+				return 1
+			}
+			return -1
+		}
+		if c := cmp.Compare(a.portList[0], b.portList[0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Transport, b.Transport)
 	})
 	return rules
 }
@@ -334,11 +325,12 @@ func sourceString(p netip.Prefix) string {
 	return p.String()
 }
 
-func lessPrefix(a, b netip.Prefix) bool {
+// comparePrefix orders prefixes by address, then length.
+func comparePrefix(a, b netip.Prefix) int {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c < 0
+		return c
 	}
-	return a.Bits() < b.Bits()
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
 func ruleSource(a netip.Addr, o RuleOptions) string {
@@ -368,11 +360,7 @@ func parseSource(s string) netip.Prefix {
 }
 
 func lessAddrString(a, b string) bool {
-	pa, pb := parseSource(a), parseSource(b)
-	if c := pa.Addr().Compare(pb.Addr()); c != 0 {
-		return c < 0
-	}
-	return pa.Bits() < pb.Bits()
+	return comparePrefix(parseSource(a), parseSource(b)) < 0
 }
 
 func sortAddrStrings(list []string) {
