@@ -43,11 +43,15 @@ func (a *Analyzer) global(fn func(g *Analyzer)) {
 }
 
 // An epoch, the packets dealt out between two merges, ends at epochPackets packets or
-// epochBytes bytes; batchesPerWorker bound what is in flight.
+// epochBytes bytes; batchesPerWorker bound what is in flight. A worker may finish up to
+// resultsAhead epochs before the merge has run their actions: the merge's work comes in
+// bursts (many flows retired at once), and without that slack the workers, then the
+// reader, would wait for it while a core stands idle.
 const (
 	epochPackets     = 2048
 	epochBytes       = 1 << 20
-	batchesPerWorker = 2
+	batchesPerWorker = 3
+	resultsAhead     = 16
 )
 
 type batchPkt struct {
@@ -86,9 +90,9 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		w.streaming = a.streaming
 		workers[i] = w
 		in[i] = make(chan *batch, batchesPerWorker)
-		out[i] = make(chan epochResult, batchesPerWorker)
+		out[i] = make(chan epochResult, resultsAhead)
 		free[i] = make(chan *batch, batchesPerWorker)
-		spare[i] = make(chan []action, batchesPerWorker+1)
+		spare[i] = make(chan []action, resultsAhead+1)
 		for j := 0; j < batchesPerWorker; j++ {
 			free[i] <- &batch{data: make([]byte, 0, epochBytes+64<<10), pkts: make([]batchPkt, 0, epochPackets+8)}
 		}
