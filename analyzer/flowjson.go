@@ -330,3 +330,71 @@ func appendJSONInts[T int | int32](b []byte, list []T) []byte {
 	}
 	return append(b, ']')
 }
+
+// appendIndentJSON appends src, compact JSON as encoding/json writes it (no spaces outside
+// strings), indented as json.Indent(dst, src, prefix, indent) indents it: one pass that
+// only looks for the structural bytes, where json.Indent runs its validating scanner on
+// every byte (TestAppendIndentJSONIsJSONIndent, FuzzAppendIndentJSON). The diff rows and
+// rules of a large capture are tens of megabytes of indented JSON.
+func appendIndentJSON(dst, src []byte, prefix, indent string) []byte {
+	depth := 0
+	open := false // after '{' or '[': a newline is due unless the value is empty
+	newline := func() {
+		dst = append(dst, '\n')
+		dst = append(dst, prefix...)
+		for range depth {
+			dst = append(dst, indent...)
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case '}', ']':
+			depth--
+			if open {
+				open = false
+			} else {
+				newline()
+			}
+			dst = append(dst, c)
+			continue
+		}
+		if open {
+			open = false
+			newline()
+		}
+		switch c {
+		case '{', '[':
+			dst = append(dst, c)
+			depth++
+			open = true
+		case ',':
+			dst = append(dst, c)
+			newline()
+		case ':':
+			dst = append(dst, ':', ' ')
+		case '"':
+			j := i + 1
+			for j < len(src) && src[j] != '"' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j, len(src)-1)
+			dst = append(dst, src[i:j+1]...)
+			i = j
+		default:
+			j := i + 1
+			for j < len(src) && !jsonStructural[src[j]] {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			i = j - 1
+		}
+	}
+	return dst
+}
+
+// jsonStructural marks the bytes appendIndentJSON acts on.
+var jsonStructural = [256]bool{'{': true, '}': true, '[': true, ']': true, ',': true, ':': true, '"': true}

@@ -89,3 +89,59 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+var indentCases = []string{`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,2,{"c":null}]}`, `[[],[[]],{"x":"a,b:{}[]\"\\"}]`,
+	`"str"`, `12`, `true`, `{"k":-1.5e+10,"l":[true,false,null],"m":"\u003c\u2028"}`}
+
+// TestAppendIndentJSONIsJSONIndent: the fast indenter gives json.Indent's bytes, on
+// hand-made cases and on every diff row and rule of the real captures.
+func TestAppendIndentJSONIsJSONIndent(t *testing.T) {
+	check := func(src []byte) {
+		t.Helper()
+		var want bytes.Buffer
+		if err := json.Indent(&want, src, "    ", "  "); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := appendIndentJSON(nil, src, "    ", "  "); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%s:\n%s\njson.Indent:\n%s", src, got, want.Bytes())
+		}
+	}
+	for _, c := range indentCases {
+		check([]byte(c))
+	}
+	paths, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
+	lab, _ := filepath.Glob("../testdata/captures/lab-*.pcapng")
+	n := 0
+	for _, p := range append(paths, lab...) {
+		rep, _ := AnalyzeFiles([]string{p}, Options{})
+		for _, v := range []any{rep.Summary, rep.Hosts, rep.Diff, rep.Rules, rep.RPCAssignments, rep.Captures} {
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(b)
+			n++
+		}
+	}
+	if n < 60 {
+		t.Fatalf("only %d values compared", n)
+	}
+}
+
+func FuzzAppendIndentJSON(f *testing.F) {
+	for _, c := range indentCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		got := appendIndentJSON(nil, src, "  ", "\t") // any bytes: no panic
+		var compact bytes.Buffer
+		if json.Compact(&compact, src) != nil {
+			return
+		}
+		var want bytes.Buffer
+		json.Indent(&want, compact.Bytes(), "  ", "\t")
+		if got = appendIndentJSON(nil, compact.Bytes(), "  ", "\t"); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%q:\n%s\njson.Indent:\n%s", compact.Bytes(), got, want.Bytes())
+		}
+	})
+}

@@ -118,6 +118,7 @@ type jsonWriter struct {
 	// encoded one by one, and json.MarshalIndent would allocate twice for each.
 	enc *json.Encoder
 	buf bytes.Buffer
+	ind []byte
 }
 
 func (j *jsonWriter) key(name string) {
@@ -133,13 +134,13 @@ func (j *jsonWriter) value(name string, v any) {
 	j.encode(v, "  ")
 }
 
-// encode writes v as json.MarshalIndent(v, prefix, "  ") would.
+// encode writes v as json.MarshalIndent(v, prefix, "  ") would: encoded compact, then
+// indented by appendIndentJSON.
 func (j *jsonWriter) encode(v any, prefix string) {
 	if j.enc == nil {
 		j.enc = json.NewEncoder(&j.buf)
 	}
 	j.buf.Reset()
-	j.enc.SetIndent(prefix, "  ")
 	if err := j.enc.Encode(v); err != nil {
 		if j.err == nil {
 			j.err = err
@@ -147,7 +148,8 @@ func (j *jsonWriter) encode(v any, prefix string) {
 		return
 	}
 	b := j.buf.Bytes()
-	j.w.Write(b[:len(b)-1]) // Encode ends the value with a newline
+	j.ind = appendIndentJSON(j.ind[:0], b[:len(b)-1], prefix, "  ") // Encode ends the value with a newline
+	j.w.Write(j.ind)
 }
 
 // writeJSONArray writes one array member, an element at a time (omitEmpty: as the field's
