@@ -66,6 +66,7 @@ type Analyzer struct {
 	outcomes  map[string]int
 	failed    int
 	spill     *spill
+	summaries summaryCache // of the retired flows (retire.go)
 	groups    map[foldKey]*Flow
 	members   memberIndex // retire.go
 	folding   bool

@@ -193,6 +193,11 @@ func buildReport(a *Analyzer) *Report {
 }
 
 func flowReport(f *Flow) FlowReport {
+	return flowReportWith(f, detailSummary(f))
+}
+
+// flowReportWith is flowReport with the flow's summary already made.
+func flowReportWith(f *Flow, summary string) FlowReport {
 	fr := FlowReport{
 		Transport: f.Transport, Client: f.Client.Addr(), ClientPort: f.Client.Port(),
 		Server: f.Server.Addr(), ServerPort: f.Server.Port(), Service: f.Service, Outcome: f.Outcome,
@@ -215,7 +220,7 @@ func flowReport(f *Flow) FlowReport {
 		fr.RPCAssignedBy = &AssignmentRef{Frame: as.Frame.Frame, Time: as.Time.UTC(), Via: as.Via}
 	}
 	fr.RPCMismatch = f.RPCBindMismatch
-	fr.Summary = detailSummary(f)
+	fr.Summary = summary
 	return fr
 }
 

@@ -227,11 +227,36 @@ func (g *Analyzer) retired(f *Flow) {
 	if g.spill == nil {
 		g.spill = &spill{}
 	}
-	fr := flowReport(f)
+	fr := flowReportWith(f, g.summaries.of(f))
 	g.spill.add(&fr, f.detailsJSON)
 	putBuf(f.detailsJSON)
 	f.detailsJSON = nil
 	g.keep(f, fr.Summary)
+}
+
+// summaryCache makes the summaries of the retired flows: like flows have like summaries
+// ("AS-REQ -> AS-REP"), so one string serves them all. It holds at most summaryCacheSize
+// summaries of up to 256 bytes.
+type summaryCache struct {
+	m   map[string]string
+	buf []byte
+}
+
+const summaryCacheSize = 1 << 14
+
+func (c *summaryCache) of(f *Flow) string {
+	c.buf = appendDetailSummary(c.buf[:0], f)
+	if s, ok := c.m[string(c.buf)]; ok {
+		return s
+	}
+	s := string(c.buf)
+	if c.m == nil {
+		c.m = map[string]string{}
+	}
+	if len(c.m) < summaryCacheSize && len(s) <= 256 {
+		c.m[s] = s
+	}
+	return s
 }
 
 // flowPool recycles the flows folded into their group: once folded nothing refers to a
