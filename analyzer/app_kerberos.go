@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/adcsflow/adcsflow/decoders/kerberos"
 )
@@ -63,7 +64,16 @@ type kerberosDetails struct {
 	etypes [8]int32
 }
 
+// kerberosPool recycles the details of the flows folded into their group (retire.go):
+// their slices keep the room they had.
+var kerberosPool sync.Pool
+
 func newKerberosDetails() *KerberosDetails {
+	if d, ok := kerberosPool.Get().(*KerberosDetails); ok {
+		*d = KerberosDetails{Messages: d.Messages[:0], Realms: d.Realms[:0], SNames: d.SNames[:0],
+			CNames: d.CNames[:0], ETypes: d.ETypes[:0], Errors: d.Errors[:0], Notes: d.Notes[:0]}
+		return d
+	}
 	x := new(kerberosDetails)
 	d := &x.d
 	d.Messages = x.msgs[:0:len(x.msgs)]

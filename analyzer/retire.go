@@ -438,6 +438,9 @@ func (g *Analyzer) fold(rep, f *Flow) {
 		}
 	}
 	if !f.pinned {
+		if k := f.Details.Kerberos; k != nil {
+			kerberosPool.Put(k)
+		}
 		flowPool.Put(f)
 	}
 }
