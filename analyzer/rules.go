@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RuleOptions tune the rule set.
@@ -186,6 +187,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 		names := addrNames{}
 		var sums endpointSums
 		var rules []Rule
+		var timed []timedView
 		for gs := from; gs < to; {
 			k := gorder[entries[gs].group]
 			ge := gs
@@ -222,17 +224,23 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			for _, key := range sorder {
 				ports := bySources[key] // ascending: the entries are sorted by port
 				var srcs []string
-				var flows []flowView
 				for _, s := range srcsOf[key] {
 					srcs = append(srcs, names.prefix(s))
 				}
+				// The rule's flows in the order they started (each start time made once:
+				// a member's is made from its Unix nanoseconds).
+				timed = timed[:0]
 				for _, p := range ports {
 					at := portAt[p]
 					for _, e := range entries[at[0]:at[1]] {
-						flows = append(flows, e.f)
+						timed = append(timed, timedView{e.f.First(), e.f})
 					}
 				}
-				slices.SortStableFunc(flows, func(a, b flowView) int { return a.First().Compare(b.First()) })
+				slices.SortStableFunc(timed, func(a, b timedView) int { return a.t.Compare(b.t) })
+				flows := make([]flowView, len(timed))
+				for i := range timed {
+					flows[i] = timed[i].v
+				}
 				rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
 					Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
 				if h := hosts[k.dst]; h != nil {
@@ -323,6 +331,12 @@ func sourceString(p netip.Prefix) string {
 		return p.Addr().String()
 	}
 	return p.String()
+}
+
+// timedView is a flow and its start time, for sorting.
+type timedView struct {
+	t time.Time
+	v flowView
 }
 
 // comparePrefix orders prefixes by address, then length.
