@@ -174,10 +174,10 @@ func removeTemp(f *os.File) {
 }
 
 // appendDetailsJSON appends d as encoding/json writes it. The details most flows carry
-// (Kerberos, kpasswd, LDAP) are written by hand, being encoded for every flow of a capture;
-// the others go through encoding/json.
+// (Kerberos, kpasswd, LDAP, TLS, DCE/RPC) are written by hand, being encoded for every flow
+// of a capture; HTTP's go through encoding/json.
 func appendDetailsJSON(b []byte, d *Details) []byte {
-	if d.TLS != nil || d.HTTP != nil || d.DCERPC != nil {
+	if d.HTTP != nil {
 		js, _ := json.Marshal(d)
 		return append(b, js...)
 	}
@@ -220,8 +220,80 @@ func appendDetailsJSON(b []byte, d *Details) []byte {
 		}
 		o.b = append(lo.b, '}')
 	}
+	if t := d.TLS; t != nil {
+		o.b = appendTLSJSON(o.key("tls"), t)
+	}
+	if r := d.DCERPC; r != nil {
+		o.b = appendRPCJSON(o.key("dcerpc"), r)
+	}
 	o.strings("malformed", d.Malformed, true)
 	o.strings("notes", d.Notes, true)
+	return append(o.b, '}')
+}
+
+func appendTLSJSON(b []byte, t *TLSDetails) []byte {
+	o := jsonObject{b: append(b, '{')}
+	o.strOmitEmpty("sni", t.SNI)
+	o.strings("alpn", t.ALPN, true)
+	o.strings("offered_versions", t.OfferedVersions, true)
+	o.strOmitEmpty("version", t.Version)
+	o.strOmitEmpty("cipher_suite", t.CipherSuite)
+	o.objects("alerts", len(t.Alerts), func(i int, ao *jsonObject) {
+		ao.str("level", t.Alerts[i].Level)
+		ao.str("description", t.Alerts[i].Description)
+	})
+	o.boolean("handshake_complete", t.HandshakeComplete)
+	if c := t.Certificate; c != nil {
+		co := jsonObject{b: append(o.key("certificate"), '{')}
+		co.str("subject", c.Subject)
+		co.strOmitEmpty("issuer", c.Issuer)
+		co.strings("sans", c.SANs, true)
+		co.strOmitEmpty("not_before", c.NotBefore)
+		co.strOmitEmpty("not_after", c.NotAfter)
+		if c.Chain != 0 {
+			co.int("chain", int64(c.Chain))
+		}
+		co.strOmitEmpty("error", c.Error)
+		o.b = append(co.b, '}')
+	}
+	return append(o.b, '}')
+}
+
+func appendRPCJSON(b []byte, r *DCERPCDetails) []byte {
+	o := jsonObject{b: append(b, '{')}
+	o.objects("binds", len(r.Binds), func(i int, bo *jsonObject) {
+		x := &r.Binds[i]
+		bo.str("interface_uuid", x.InterfaceUUID)
+		bo.strOmitEmpty("interface", x.Interface)
+		bo.strOmitEmpty("version", x.Version)
+		bo.strOmitEmpty("result", x.Result)
+		if x.Frame != 0 {
+			bo.int("frame", int64(x.Frame))
+		}
+	})
+	o.objects("calls", len(r.Calls), func(i int, co *jsonObject) {
+		x := &r.Calls[i]
+		co.strOmitEmpty("interface", x.Interface)
+		co.int("opnum", int64(x.Opnum))
+		co.strOmitEmpty("operation", x.Operation)
+		co.int("count", int64(x.Count))
+	})
+	o.objects("faults", len(r.Faults), func(i int, fo *jsonObject) {
+		fo.str("status", r.Faults[i].Status)
+		fo.strOmitEmpty("name", r.Faults[i].Name)
+	})
+	if a := r.Auth; a != nil {
+		ao := jsonObject{b: append(o.key("auth"), '{')}
+		ao.str("type", a.Type)
+		ao.str("level", a.Level)
+		ao.strOmitEmpty("target", a.Target)
+		o.b = append(ao.b, '}')
+	}
+	if r.Encrypted {
+		o.boolean("encrypted", true)
+	}
+	o.strings("pipes", r.Pipes, true)
+	o.strOmitEmpty("secondary_address", r.SecondaryAddress)
 	return append(o.b, '}')
 }
 
@@ -259,6 +331,13 @@ func (o *jsonObject) key(name string) []byte {
 func (o *jsonObject) str(name, v string) {
 	o.key(name)
 	o.b = appendJSONString(o.b, v)
+}
+
+// strOmitEmpty writes a string member, left out when empty (omitempty).
+func (o *jsonObject) strOmitEmpty(name, v string) {
+	if v != "" {
+		o.str(name, v)
+	}
 }
 
 func (o *jsonObject) boolean(name string, v bool) {

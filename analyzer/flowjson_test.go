@@ -145,3 +145,35 @@ func FuzzAppendIndentJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendDetailsJSONEveryField: the hand-written details give encoding/json's bytes with
+// every field set, and with every optional field left empty.
+func TestAppendDetailsJSONEveryField(t *testing.T) {
+	odd := "<odd> \"quoted\" & \u2028"
+	cases := []Details{
+		{TLS: &TLSDetails{}},
+		{TLS: &TLSDetails{SNI: odd, ALPN: []string{"h2", odd}, OfferedVersions: []string{"TLS 1.3"}, Version: "TLS 1.2",
+			CipherSuite: "TLS_AES_128_GCM_SHA256", Alerts: []TLSAlert{{"fatal", "handshake_failure"}, {"warning", odd}},
+			HandshakeComplete: true, Certificate: &TLSCertificate{Subject: odd, Issuer: "CN=ca", SANs: []string{"a", "b"},
+				NotBefore: "2026-01-01", NotAfter: "2027-01-01", Chain: 3, Error: odd}}},
+		{TLS: &TLSDetails{ALPN: []string{}, Certificate: &TLSCertificate{}}},
+		{DCERPC: &DCERPCDetails{}},
+		{DCERPC: &DCERPCDetails{Binds: []RPCBind{{InterfaceUUID: "u1", Interface: "ICertPassage", Version: "0.0", Result: "accepted", Frame: 7}, {InterfaceUUID: odd}},
+			Calls:  []RPCCall{{Interface: "ICertPassage", Opnum: 0, Operation: "CertServerRequest", Count: 2}, {Opnum: 3, Count: 1}},
+			Faults: []RPCFault{{Status: "0x5", Name: "nca_s_fault_access_denied"}, {Status: "0x1"}},
+			Auth:   &RPCAuth{Type: "kerberos", Level: "pkt_privacy", Target: odd}, Encrypted: true,
+			Pipes: []string{`\pipe\cert`}, SecondaryAddress: "49670"}},
+		{DCERPC: &DCERPCDetails{Auth: &RPCAuth{}, Pipes: []string{}}},
+		{Kerberos: newKerberosDetails(), TLS: &TLSDetails{Version: "TLS 1.3"}, DCERPC: &DCERPCDetails{Encrypted: true},
+			Malformed: []string{odd}, Notes: []string{"n"}},
+	}
+	for i := range cases {
+		want, err := json.Marshal(&cases[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendDetailsJSON(nil, &cases[i]); !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
