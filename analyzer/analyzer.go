@@ -34,10 +34,14 @@ const defaultMaxFlows = 1 << 20
 
 // Analyzer consumes packets from any source and builds a Report.
 type Analyzer struct {
-	opts     Options
-	dec      *decoder
-	seg      segment
-	table    map[flowKey]*Flow
+	opts  Options
+	dec   *decoder
+	seg   segment
+	table map[flowKey]*Flow
+	// The flow of the last packet and its key: packets come in bursts per flow, and a
+	// match skips the table lookup. Cleared when a flow leaves the table.
+	lastKey  flowKey
+	lastFlow *Flow
 	flows    []*Flow
 	captures []*CaptureInfo
 	packets  int
@@ -203,7 +207,12 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	src := netip.AddrPortFrom(seg.src, seg.sport)
 	dst := netip.AddrPortFrom(seg.dst, seg.dport)
 	key := makeKey(seg.proto, src, dst)
-	f := a.table[key]
+	var f *Flow
+	if a.lastFlow != nil && key == a.lastKey {
+		f = a.lastFlow
+	} else {
+		f = a.table[key]
+	}
 	ref := FrameRef{seg.file, seg.frame}
 	if seg.proto == protoTCP {
 		pureSYN := seg.flags&(flagSYN|flagACK) == flagSYN
@@ -226,6 +235,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 	} else if f == nil {
 		f = a.newFlow(key, "udp", src, dst, seg.ts, ref)
 	}
+	a.lastKey, a.lastFlow = key, f
 	dir := 0
 	if src != f.Client {
 		dir = 1
@@ -355,6 +365,7 @@ func (a *Analyzer) evict() {
 		delete(a.table, e.k)
 		a.evicted++
 	}
+	a.lastFlow = nil
 }
 
 func (a *Analyzer) failedNow(f *Flow) {
@@ -383,6 +394,7 @@ func (a *Analyzer) releaseAll() {
 			open = append(open, f)
 		}
 		clear(a.table)
+		a.lastFlow = nil
 		sort.Slice(open, func(i, j int) bool { return open[i].seq < open[j].seq })
 		for _, f := range open {
 			a.seq, a.sub = finalSeq, f.seq

@@ -168,6 +168,9 @@ func (a *Analyzer) sweep(now time.Time) {
 	sort.Slice(old, func(i, j int) bool { return old[i].seq < old[j].seq })
 	for _, f := range old {
 		delete(a.table, f.key())
+		if f == a.lastFlow {
+			a.lastFlow = nil
+		}
 		a.sub = f.seq
 		a.retire(f)
 	}
