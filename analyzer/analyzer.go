@@ -419,6 +419,9 @@ func (a *Analyzer) report() *Report {
 		// Every flow is retired: what found a flow's group is no longer needed, and the
 		// analyses over all flows are about to need memory.
 		a.groups, a.members = nil, memberIndex{}
+		if a.spill != nil {
+			a.spill.sealed()
+		}
 		sort.Slice(a.flows, func(i, j int) bool { return a.flows[i].seq < a.flows[j].seq })
 		for i, f := range a.flows {
 			f.ID = i

@@ -3,8 +3,12 @@ package analyzer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestAppendFlowJSONMatchesEncodingJSON: the fast report line (details included) is byte for
@@ -176,4 +180,72 @@ func TestAppendDetailsJSONEveryField(t *testing.T) {
 			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
+}
+
+// TestSpillDetailsDictionary: report lines written aside with their details numbered and
+// named by number read back as the JSON lines, in memory and past spillMemory in the file;
+// details over the size of an entry and those past the dictionary's bytes stay in the line.
+func TestSpillDetailsDictionary(t *testing.T) {
+	s := &spill{}
+	defer (&Report{spill: s}).Close()
+	var want [][]byte
+	big := []byte(`{"notes":["` + strings.Repeat("x", spillDictEntry) + `"]}`)
+	for i := 0; i < 30000; i++ {
+		fr := FlowReport{Transport: "tcp", Client: netip.MustParseAddr("10.0.0.1"), ClientPort: uint16(i),
+			Server: netip.MustParseAddr("10.0.0.2"), ServerPort: 88, Service: "kerberos", Outcome: "established",
+			First: time.Unix(int64(i), 0).UTC(), Last: time.Unix(int64(i), 5).UTC(), Summary: "AS-REQ -> AS-REP"}
+		var details []byte
+		switch {
+		case i%7 == 0: // no details
+		case i%11 == 0:
+			details = big
+		default: // 6000 distinct ones, each more than once: past the dictionary's 1 MB
+			details = fmt.Appendf(nil, `{"kerberos":{"messages":["AS-REQ"],"cnames":["user%d%s"]}}`, i%6000, strings.Repeat("p", 150))
+		}
+		if details != nil {
+			fr.Details = &Details{}
+		}
+		s.add(&fr, details)
+		want = append(want, appendFlowJSON(nil, &fr, details))
+	}
+	if s.file == nil {
+		t.Fatal("the lines stayed in memory: the file is not tested")
+	}
+	if s.dictN == 0 || s.dictBytes > spillDictBytes {
+		t.Fatalf("dictionary: %d details, %d bytes", s.dictN, s.dictBytes)
+	}
+	s.sealed()
+	for round := 0; round < 2; round++ { // read twice: the numbers start over
+		n := 0
+		err := (&Report{spill: s}).eachFlowLine(func(line []byte) error {
+			if n >= len(want) || !bytes.Equal(line, want[n]) {
+				t.Fatalf("round %d line %d:\n got %s", round, n, line)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != len(want) {
+			t.Fatalf("round %d: %d lines of %d, %v", round, n, len(want), err)
+		}
+	}
+	if total := int64(len(bytes.Join(want, []byte("\n")))); s.size > total*9/10 {
+		t.Errorf("written %d bytes for %d of JSON: the dictionary saved less than a tenth", s.size, total)
+	}
+	// A damaged line is an error, not a panic.
+	for _, bad := range []string{"{\x01", "{\x01r9}", "{\x01d5:ab}", "{\x01x1}", "{\x01d99999999999999999999:}"} {
+		if _, err := (&spill{}).expand([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// FuzzSpillExpand: any line read back from the spill gives a line or an error, no panic.
+func FuzzSpillExpand(f *testing.F) {
+	for _, c := range []string{"{\x01d2:{}}", "{\x01r0}", "{\x01d5:ab}", "plain"} {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		s := &spill{read: []string{`{"a":1}`}}
+		s.expand(line)
+	})
 }

@@ -195,8 +195,14 @@ func (r *Report) eachFlowLine(fn func([]byte) error) error {
 	}
 	sc := bufio.NewScanner(r.spill.reader())
 	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
+	r.spill.read = r.spill.read[:0]
+	defer func() { r.spill.read = nil }()
 	for sc.Scan() {
-		if err := fn(sc.Bytes()); err != nil {
+		line, err := r.spill.expand(sc.Bytes())
+		if err != nil {
+			return err
+		}
+		if err := fn(line); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -714,6 +715,12 @@ type usedOutcome struct {
 
 // spill holds the report lines of the retired flows, one JSON object per line, in memory
 // up to spillMemory and in an unlinked temporary file past that.
+//
+// Details repeat (the same exchange from the same client, again and again): the first time
+// a details object is written it is numbered, and later lines name it by its number. In a
+// line, spillMark then 'd', the length, ':' and the details numbers them; spillMark, 'r' and
+// the number name them (JSON never holds the byte spillMark: strings escape it). Reading
+// the lines back (expand) gives the JSON lines. A third of the bytes of a long capture.
 type spill struct {
 	mem   bytes.Buffer
 	file  *os.File
@@ -722,12 +729,93 @@ type spill struct {
 	lines int
 	buf   []byte
 	err   error
+
+	dict      map[string]int // details numbered, while writing
+	dictN     int            // details numbered so far
+	dictBytes int
+	tok       []byte
+	read      []string // details by number, while reading
+	out       []byte
 }
 
-const spillMemory = 8 << 20
+const (
+	spillMemory = 8 << 20
+	spillMark   = 0x01
+	// What the details dictionary holds at most: 1 MB, and no details over 4 KB.
+	spillDictBytes = 1 << 20
+	spillDictEntry = 4 << 10
+)
+
+// detailsToken returns what the line holds for details: a number for details written
+// before, else the details (numbered if the dictionary has room).
+func (s *spill) detailsToken(details []byte) []byte {
+	if len(details) == 0 {
+		return details
+	}
+	if id, ok := s.dict[string(details)]; ok {
+		s.tok = append(s.tok[:0], spillMark, 'r')
+		return strconv.AppendInt(s.tok, int64(id), 10)
+	}
+	if len(details) > spillDictEntry || s.dictBytes+len(details) > spillDictBytes {
+		return details
+	}
+	if s.dict == nil {
+		s.dict = map[string]int{}
+	}
+	s.dict[string(details)] = s.dictN
+	s.dictN++
+	s.dictBytes += len(details)
+	s.tok = append(s.tok[:0], spillMark, 'd')
+	s.tok = strconv.AppendInt(s.tok, int64(len(details)), 10)
+	s.tok = append(s.tok, ':')
+	return append(s.tok, details...)
+}
+
+// expand turns a line as written into its JSON (lines must be read in the order written).
+func (s *spill) expand(line []byte) ([]byte, error) {
+	i := bytes.IndexByte(line, spillMark)
+	if i < 0 {
+		return line, nil
+	}
+	bad := fmt.Errorf("the flows written aside: a damaged line")
+	if i+2 >= len(line) {
+		return nil, bad
+	}
+	j := i + 2
+	n := 0
+	for j < len(line) && line[j] >= '0' && line[j] <= '9' && n < 1<<30 {
+		n = n*10 + int(line[j]-'0')
+		j++
+	}
+	s.out = append(s.out[:0], line[:i]...)
+	switch line[i+1] {
+	case 'r':
+		if n >= len(s.read) {
+			return nil, bad
+		}
+		s.out = append(s.out, s.read[n]...)
+	case 'd':
+		if j >= len(line) || line[j] != ':' || n > len(line)-j-1 {
+			return nil, bad
+		}
+		details := line[j+1 : j+1+n]
+		s.read = append(s.read, string(details))
+		s.out = append(s.out, details...)
+		j += 1 + n
+	default:
+		return nil, bad
+	}
+	return append(s.out, line[j:]...), nil
+}
+
+// sealed ends the writing: the dictionary's numbers are in the lines, its map is let go
+// (the analyses at the end of the capture need the memory).
+func (s *spill) sealed() {
+	s.dict = nil
+}
 
 func (s *spill) add(fr *FlowReport, details []byte) {
-	s.buf = appendFlowJSON(s.buf[:0], fr, details)
+	s.buf = appendFlowJSON(s.buf[:0], fr, s.detailsToken(details))
 	s.buf = append(s.buf, '\n')
 	s.lines++
 	s.size += int64(len(s.buf))
