@@ -93,6 +93,11 @@ type wheelEntry struct {
 	seq uint64
 }
 
+// maxFreeBucket is the largest bucket list kept for another bucket: the buckets soon due
+// fill with thousands of entries, most others hold a few, and a list handed on keeps its
+// room (50 buckets with room for 11,000 entries each where 35,000 were in use).
+const maxFreeBucket = 1024
+
 // bucketOf numbers the bucket of t (rounding down, also before 1970).
 func bucketOf(t time.Time) int64 {
 	n, d := t.UnixNano(), int64(sweepEvery)
@@ -160,8 +165,10 @@ func (a *Analyzer) sweep(now time.Time) {
 			}
 			a.schedule(f, f.Last.Add(idleLimit(f)))
 		}
-		clear(list)
-		a.freeWheel = append(a.freeWheel, list[:0])
+		if cap(list) <= maxFreeBucket {
+			clear(list)
+			a.freeWheel = append(a.freeWheel, list[:0])
+		}
 	}
 	if sweepMismatch != nil {
 		a.checkIdle(now, old)
