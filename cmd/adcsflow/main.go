@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
 
 // Exit codes.
@@ -57,6 +59,9 @@ exit status: 0 analysed (warnings may have been printed), 1 (diff) a required fl
 
 func main() {
 	setMemoryLimit()
+	// The table library keeps the widths of up to 8,192 strings (a 2 MB map made when the
+	// program starts, held whatever the output format): a few hundred serve our tables.
+	twwidth.SetCacheCapacity(512)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
