@@ -63,20 +63,20 @@ type Analyzer struct {
 
 	// Streaming analysis (retire.go): idle flows are retired and folded as the capture is
 	// read. Off for live capture and several capture points, which keep every flow.
-	streaming bool
-	nextSweep time.Time
-	flowsSeen int
-	flowsDone int
-	outcomes  map[string]int
-	failed    int
-	spill     *spill
-	summaries summaryCache // of the retired flows (retire.go)
-	groups    map[foldKey]*Flow
-	members   memberIndex // retire.go
-	folding   bool
-	wheel     map[int64][]wheelEntry // idle-flow buckets (retire.go)
-	freeWheel [][]wheelEntry
-	swept     int64 // the last bucket swept
+	streaming  bool
+	nextSweep  time.Time
+	flowsSeen  int
+	flowsDone  int
+	outcomes   map[string]int
+	failed     int
+	spill      *spill
+	summaries  summaryCache // of the retired flows (retire.go)
+	groups     map[foldKey]*Flow
+	members    memberIndex // retire.go
+	folding    bool
+	wheel      map[int64][][]wheelEntry // idle-flow buckets, in chunks (retire.go)
+	freeChunks [][]wheelEntry
+	swept      int64 // the last bucket swept
 
 	freeApps []*appState // app.go
 	freeBufs [][]byte

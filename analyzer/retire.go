@@ -93,10 +93,20 @@ type wheelEntry struct {
 	seq uint64
 }
 
-// maxFreeBucket is the largest bucket list kept for another bucket: the buckets soon due
-// fill with thousands of entries, most others hold a few, and a list handed on keeps its
-// room (50 buckets with room for 11,000 entries each where 35,000 were in use).
-const maxFreeBucket = 1024
+// A bucket holds its entries in chunks of wheelChunk, taken from and given back to one
+// pool: the buckets soon due fill with thousands of entries, most others hold a few, and
+// neither grows a slice of its own (a list handed on from bucket to bucket keeps the room
+// of the largest; a list made anew for each bucket is garbage at each sweep).
+const wheelChunk = 256
+
+func (a *Analyzer) newChunk() []wheelEntry {
+	if n := len(a.freeChunks); n > 0 {
+		c := a.freeChunks[n-1]
+		a.freeChunks = a.freeChunks[:n-1]
+		return c
+	}
+	return make([]wheelEntry, 0, wheelChunk)
+}
 
 // bucketOf numbers the bucket of t (rounding down, also before 1970).
 func bucketOf(t time.Time) int64 {
@@ -117,14 +127,15 @@ func (a *Analyzer) schedule(f *Flow, due time.Time) {
 		b = a.swept + 1
 	}
 	if a.wheel == nil {
-		a.wheel = map[int64][]wheelEntry{}
+		a.wheel = map[int64][][]wheelEntry{}
 	}
-	list := a.wheel[b]
-	if list == nil && len(a.freeWheel) > 0 {
-		list = a.freeWheel[len(a.freeWheel)-1]
-		a.freeWheel = a.freeWheel[:len(a.freeWheel)-1]
+	chunks := a.wheel[b]
+	if n := len(chunks); n == 0 || len(chunks[n-1]) == cap(chunks[n-1]) {
+		chunks = append(chunks, a.newChunk())
+		a.wheel[b] = chunks
 	}
-	a.wheel[b] = append(list, wheelEntry{f, f.seq})
+	last := &chunks[len(chunks)-1]
+	*last = append(*last, wheelEntry{f, f.seq})
 	f.wheelAt = b
 }
 
@@ -151,23 +162,23 @@ func (a *Analyzer) sweep(now time.Time) {
 	a.swept = cur
 	var old []*Flow
 	for _, b := range due {
-		list := a.wheel[b]
+		chunks := a.wheel[b]
 		delete(a.wheel, b)
-		for _, e := range list {
-			f := e.f
-			if f.seq != e.seq || f.wheelAt != b {
-				continue // retired, taken over, or rescheduled since
+		for _, list := range chunks {
+			for _, e := range list {
+				f := e.f
+				if f.seq != e.seq || f.wheelAt != b {
+					continue // retired, taken over, or rescheduled since
+				}
+				if now.Sub(f.Last) > idleLimit(f) {
+					old = append(old, f)
+					f.wheelAt = noBucket // another entry for it in this bucket is now stale
+					continue
+				}
+				a.schedule(f, f.Last.Add(idleLimit(f)))
 			}
-			if now.Sub(f.Last) > idleLimit(f) {
-				old = append(old, f)
-				f.wheelAt = noBucket // another entry for it in this bucket is now stale
-				continue
-			}
-			a.schedule(f, f.Last.Add(idleLimit(f)))
-		}
-		if cap(list) <= maxFreeBucket {
 			clear(list)
-			a.freeWheel = append(a.freeWheel, list[:0])
+			a.freeChunks = append(a.freeChunks, list[:0])
 		}
 	}
 	if sweepMismatch != nil {
@@ -812,7 +823,8 @@ func (s *spill) expand(line []byte) ([]byte, error) {
 	default:
 		return nil, bad
 	}
-	return append(s.out, line[j:]...), nil
+	s.out = append(s.out, line[j:]...)
+	return s.out, nil
 }
 
 // sealed ends the writing: the dictionary's numbers are in the lines, its map is let go
