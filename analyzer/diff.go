@@ -273,9 +273,10 @@ type endpoint struct {
 // is small, the key has no pointers, and one is reused for all the rows (or rules) of an
 // analysis: what of returns is valid until the next call.
 type endpointSums struct {
-	idx map[sumKey]int32
-	out []endpoint
-	buf []byte
+	idx  map[sumKey]int32
+	out  []endpoint
+	buf  []byte
+	text []byte // a rule's why as fillRule builds it
 }
 
 type sumKey struct {

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -795,7 +796,7 @@ func (s *spill) expand(line []byte) ([]byte, error) {
 	if i < 0 {
 		return line, nil
 	}
-	bad := fmt.Errorf("the flows written aside: a damaged line")
+	bad := errSpillDamaged
 	if i+2 >= len(line) {
 		return nil, bad
 	}
@@ -826,6 +827,8 @@ func (s *spill) expand(line []byte) ([]byte, error) {
 	s.out = append(s.out, line[j:]...)
 	return s.out, nil
 }
+
+var errSpillDamaged = errors.New("the flows written aside: a damaged line")
 
 // sealed ends the writing: the dictionary's numbers are in the lines, its map is let go
 // (the analyses at the end of the capture need the memory).

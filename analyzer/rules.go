@@ -482,24 +482,24 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 	}
 	// Why holds the unblocked flows and the warning too: those fields are slices of it
 	// (a rule set can have thousands of rules, each with a long warning).
-	var why strings.Builder
+	why := sums.text[:0] // the scratch of this goroutine
 	var spans [][2]int
 	if len(rule.Unblocks) > 0 {
-		why.WriteString("UNBLOCKS ")
+		why = append(why, "UNBLOCKS "...)
 		for i, u := range rule.Unblocks {
 			if i > 0 {
-				why.WriteString("; ")
+				why = append(why, "; "...)
 			}
-			spans = append(spans, [2]int{why.Len(), why.Len() + len(u)})
-			why.WriteString(u)
+			spans = append(spans, [2]int{len(why), len(why) + len(u)})
+			why = append(why, u...)
 		}
-		why.WriteString(". ")
+		why = append(why, ". "...)
 	}
 	for i, p := range parts {
 		if i > 0 {
-			why.WriteString("; ")
+			why = append(why, "; "...)
 		}
-		why.WriteString(p)
+		why = append(why, p...)
 	}
 	warning := -1
 	if rule.Dynamic {
@@ -531,11 +531,12 @@ func (r *Report) fillRule(rule *Rule, flows []flowView, epmSeen bool, names addr
 		if !epmSeen {
 			w += fmt.Sprintf("; tcp/135 to %s is not in the capture but the client needs it to learn the port", rule.To[0])
 		}
-		why.WriteString(". ")
-		warning = why.Len()
-		why.WriteString(w)
+		why = append(why, ". "...)
+		warning = len(why)
+		why = append(why, w...)
 	}
-	rule.Why = strings.Clone(why.String()) // exactly its size: the builder's buffer has room to spare
+	rule.Why = string(why)
+	sums.text = why
 	for i, sp := range spans {
 		rule.Unblocks[i] = rule.Why[sp[0]:sp[1]]
 	}
