@@ -91,8 +91,10 @@ type Analyzer struct {
 	rpc   rpcState
 	names nameBook
 	ctx   appCtx
-	live  liveState     // Tick's pending SYNs (live.go)
-	two   twoPointState // captures from several points (twopoint.go)
+	// retireCtx is retire's (retire.go).
+	retireCtx appCtx
+	live      liveState     // Tick's pending SYNs (live.go)
+	two       twoPointState // captures from several points (twopoint.go)
 
 	// OnFlowFailed, when set, is called once for each flow the moment it is known to have
 	// failed (live capture prints these as they happen).

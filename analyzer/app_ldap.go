@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/adcsflow/adcsflow/decoders/ldap"
 )
@@ -86,9 +87,37 @@ func (h *ldapHandler) feed(c *appCtx, dir int, data []byte) int {
 func (h *ldapHandler) details(c *appCtx) *LDAPDetails {
 	d := c.f.Details.LDAP
 	if d == nil {
-		d = &LDAPDetails{Operations: []string{}}
+		d = newLDAPDetails()
 		c.f.Details.LDAP = d
 	}
+	return d
+}
+
+// ldapDetails is a flow's LDAPDetails with room for what a session usually holds (a bind,
+// a few searches and their results), so that a flow costs one allocation here; longer lists
+// grow as any slice does. Like Kerberos's, the details of flows folded into their group are
+// recycled (ldapPool; retire.go), their slices keeping their room.
+type ldapDetails struct {
+	d       LDAPDetails
+	ops     [8]string
+	results [4]LDAPResult
+	strs    [4]string
+}
+
+var ldapPool sync.Pool
+
+func newLDAPDetails() *LDAPDetails {
+	if d, ok := ldapPool.Get().(*LDAPDetails); ok {
+		*d = LDAPDetails{Operations: d.Operations[:0], Results: d.Results[:0], BindMechanisms: d.BindMechanisms[:0],
+			SearchBases: d.SearchBases[:0], Filters: d.Filters[:0], ADCSDiscovery: d.ADCSDiscovery[:0]}
+		return d
+	}
+	x := new(ldapDetails)
+	d := &x.d
+	d.Operations = x.ops[:0:len(x.ops)] // never nil: the report writes [] for none
+	d.Results = x.results[:0:len(x.results)]
+	d.BindMechanisms, d.SearchBases = x.strs[0:0:1], x.strs[1:1:2]
+	d.Filters, d.ADCSDiscovery = x.strs[2:2:3], x.strs[3:3:4]
 	return d
 }
 

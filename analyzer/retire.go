@@ -224,8 +224,10 @@ func (a *Analyzer) checkIdle(now time.Time, got []*Flow) {
 func (a *Analyzer) retire(f *Flow) {
 	f.wheelAt = noBucket
 	if f.app != nil {
-		c := appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame, seq: a.seq}
-		a.releaseApp(f, &c)
+		c := &a.retireCtx // reused, as handleSegment's: one allocation per flow else
+		*c = appCtx{a: a, f: f, ts: f.Last, frame: f.LastFrame, seq: a.seq}
+		a.releaseApp(f, c)
+		*c = appCtx{}
 	}
 	f.finish()
 	if !f.Details.Empty() {
@@ -463,6 +465,9 @@ func (g *Analyzer) fold(rep, f *Flow) {
 	if !f.pinned {
 		if k := f.Details.Kerberos; k != nil {
 			kerberosPool.Put(k)
+		}
+		if l := f.Details.LDAP; l != nil {
+			ldapPool.Put(l)
 		}
 		flowPool.Put(f)
 	}
