@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,10 +132,60 @@ func (h *smbHandler) feed(c *appCtx, dir int, data []byte) int {
 // rpcConn is the state of one DCE/RPC association: presentation contexts, binds awaiting
 // their ack, calls awaiting their response.
 type rpcConn struct {
-	ctx   map[uint16]rpcContext
-	binds map[uint32][]rpcBindCtx
+	// The accepted presentation contexts and the binds awaiting their answer: a few each,
+	// kept in slices (maps cost an allocation or two per connection).
+	ctx   []rpcCtxEntry
+	binds []rpcPendingBind
 	calls map[uint32]*rpcCall
 	asm   dcerpc.CallAssembler
+}
+
+type rpcCtxEntry struct {
+	id uint16
+	rpcContext
+}
+
+type rpcPendingBind struct {
+	callID uint32
+	ctxs   []rpcBindCtx
+}
+
+// context returns the accepted presentation context id.
+func (r *rpcConn) context(id uint16) (rpcContext, bool) {
+	for i := range r.ctx {
+		if r.ctx[i].id == id {
+			return r.ctx[i].rpcContext, true
+		}
+	}
+	return rpcContext{}, false
+}
+
+// accept records an accepted presentation context (a later one with the same id replaces
+// it); at most maxRPCState.
+func (r *rpcConn) accept(id uint16, cx rpcContext) {
+	if len(r.ctx) >= maxRPCState {
+		return
+	}
+	for i := range r.ctx {
+		if r.ctx[i].id == id {
+			r.ctx[i].rpcContext = cx
+			return
+		}
+	}
+	r.ctx = append(r.ctx, rpcCtxEntry{id, cx})
+}
+
+// takeBind returns and forgets the bind of call id.
+func (r *rpcConn) takeBind(callID uint32) []rpcBindCtx {
+	for i := range r.binds {
+		if r.binds[i].callID == callID {
+			ctxs := r.binds[i].ctxs
+			r.binds[i] = r.binds[len(r.binds)-1]
+			r.binds = r.binds[:len(r.binds)-1]
+			return ctxs
+		}
+	}
+	return nil
 }
 
 type rpcContext struct {
@@ -160,7 +211,7 @@ type rpcCall struct {
 const maxRPCState = 256
 
 func newRPCConn() *rpcConn {
-	return &rpcConn{ctx: map[uint16]rpcContext{}, binds: map[uint32][]rpcBindCtx{}, calls: map[uint32]*rpcCall{}}
+	return &rpcConn{calls: map[uint32]*rpcCall{}}
 }
 
 func rpcDetails(c *appCtx) *DCERPCDetails {
@@ -204,12 +255,11 @@ func (r *rpcConn) pdu(c *appCtx, dir int, b []byte) {
 	case dcerpc.PTypeBindAck, dcerpc.PTypeAlterContextResp:
 		r.bindAck(c, d, p)
 	case dcerpc.PTypeBindNak:
-		for _, bc := range r.binds[p.CallID] {
+		for _, bc := range r.takeBind(p.CallID) {
 			if bc.entry >= 0 {
 				d.Binds[bc.entry].Result = "rejected: " + dcerpc.BindNakReasonName(p.RejectReason)
 			}
 		}
-		delete(r.binds, p.CallID)
 	case dcerpc.PTypeRequest:
 		r.request(c, d, p)
 	case dcerpc.PTypeResponse:
@@ -226,25 +276,25 @@ func (r *rpcConn) bind(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	if len(r.binds) >= maxRPCState {
 		return
 	}
-	listed := map[dcerpc.UUID]int{}
 	var bcs []rpcBindCtx
 	for _, pc := range p.Contexts {
 		bc := rpcBindCtx{id: pc.ID, iface: pc.Abstract.UUID, entry: -1}
 		if len(pc.Transfer) > 0 {
 			bc.transfer = pc.Transfer[0].UUID
 		}
-		if i, ok := listed[bc.iface]; ok {
-			bc.entry = i
+		// An interface listed by an earlier context of this bind shares its entry.
+		if i := slices.IndexFunc(bcs, func(o rpcBindCtx) bool { return o.iface == bc.iface && o.entry >= 0 }); i >= 0 {
+			bc.entry = bcs[i].entry
 		} else if len(d.Binds) < maxDetailItems {
 			d.Binds = append(d.Binds, RPCBind{InterfaceUUID: bc.iface.String(), Interface: dcerpc.InterfaceName(bc.iface),
 				Version: strconv.Itoa(int(pc.Abstract.VersionMajor)) + "." + strconv.Itoa(int(pc.Abstract.VersionMinor)),
 				Frame:   c.frame.Frame})
 			bc.entry = len(d.Binds) - 1
-			listed[bc.iface] = bc.entry
 		}
 		bcs = append(bcs, bc)
 	}
-	r.binds[p.CallID] = bcs
+	r.takeBind(p.CallID) // a bind again with the same call id replaces the first
+	r.binds = append(r.binds, rpcPendingBind{p.CallID, bcs})
 	f := c.f
 	if len(p.Contexts) > 0 {
 		iface := p.Contexts[0].Abstract.UUID
@@ -256,17 +306,14 @@ func (r *rpcConn) bindAck(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	if p.SecAddr != "" && d.SecondaryAddress == "" {
 		d.SecondaryAddress = p.SecAddr
 	}
-	bcs := r.binds[p.CallID]
-	delete(r.binds, p.CallID)
+	bcs := r.takeBind(p.CallID)
 	for i, res := range p.Results {
 		if i >= len(bcs) {
 			break
 		}
 		bc := bcs[i]
 		if res.Accepted() {
-			if len(r.ctx) < maxRPCState {
-				r.ctx[bc.id] = rpcContext{iface: bc.iface, transfer: res.Transfer.UUID}
-			}
+			r.accept(bc.id, rpcContext{iface: bc.iface, transfer: res.Transfer.UUID})
 			if bc.entry >= 0 {
 				d.Binds[bc.entry].Result = "accepted"
 			}
@@ -277,7 +324,7 @@ func (r *rpcConn) bindAck(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 }
 
 func (r *rpcConn) request(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
-	cx, ok := r.ctx[p.ContextID]
+	cx, ok := r.context(p.ContextID)
 	if p.FirstFrag() {
 		if len(r.calls) >= maxRPCState {
 			return
@@ -338,7 +385,7 @@ func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 		return
 	}
 	delete(r.calls, p.CallID)
-	cx := r.ctx[p.ContextID]
+	cx, _ := r.context(p.ContextID)
 	enc := dcerpc.EncodingFor(p, cx.transfer)
 	switch {
 	case call.iface == dcerpc.IfEPM && call.opnum == 3:
