@@ -300,9 +300,10 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 		ID: a.flowsSeen, Transport: transport, Client: client, Server: server,
 		Service: portService(proto, server.Port()),
 		First:   ts, Last: ts, FirstFrame: ref, LastFrame: ref,
-		resetBy: -1,
-		app:     a.newAppState(),
-		seq:     a.seq,
+		resetBy:  -1,
+		app:      a.newAppState(),
+		seq:      a.seq,
+		tableKey: key,
 	}
 	a.flowsSeen++
 	if !a.streaming {

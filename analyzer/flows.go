@@ -157,14 +157,15 @@ type Flow struct {
 	members     memberList // the other clients (and ports) of its group of like flows (retire.go)
 	pinned      bool       // an RPC assignment lists the flow among those that used it
 	wheelAt     int64      // the bucket of its idle-flow entry (retire.go)
+	tableKey    flowKey    // its key in the flow table (key() made once)
 	group       uint32     // the number of the group it is the first flow of (retire.go)
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }
 
-// Key returns the flow's canonical key.
+// key returns the flow's canonical key, its key in the flow table.
 func (f *Flow) key() flowKey {
-	return makeKey(protoOf(f.Transport), f.Client, f.Server)
+	return f.tableKey
 }
 
 func protoOf(t string) uint8 {
