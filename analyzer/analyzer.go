@@ -124,21 +124,21 @@ func (a *Analyzer) FlowCount() int { return a.flowsSeen }
 
 // Handle analyzes one packet.
 func (a *Analyzer) Handle(p Packet) {
-	if a.admit(p) {
+	if a.admit(&p) {
 		a.sweep(p.Timestamp)
 	}
 	a.handlePacket(p)
 }
 
 // admit numbers and counts a packet; it reports whether a sweep is due before it.
-func (a *Analyzer) admit(p Packet) (sweep bool) {
+func (a *Analyzer) admit(p *Packet) (sweep bool) {
 	a.count(p)
 	a.seq++
 	return a.sweepDue(p.Timestamp)
 }
 
 // count does the per-capture bookkeeping of a packet (counts, times, link types).
-func (a *Analyzer) count(p Packet) {
+func (a *Analyzer) count(p *Packet) {
 	a.packets++
 	if p.File >= 0 && p.File < len(a.captures) {
 		ci := a.captures[p.File]
@@ -151,7 +151,7 @@ func (a *Analyzer) count(p Packet) {
 		}
 		// Captures rarely change link type: the map is only asked when it does.
 		if ci.linkSeen == nil || p.Link != ci.lastLink {
-			ci.noteLink(p)
+			ci.noteLink(*p)
 		}
 		ci.lastLink = p.Link
 	}

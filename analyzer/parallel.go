@@ -152,7 +152,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 				readErr = err
 				break
 			}
-			if a.admit(p) {
+			if a.admit(&p) {
 				for _, b := range cur {
 					b.pkts = append(b.pkts, batchPkt{n: -1, ts: p.Timestamp, seq: a.seq})
 				}
