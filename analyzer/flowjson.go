@@ -68,8 +68,23 @@ func appendFlowJSON(b []byte, fr *FlowReport, details []byte) []byte {
 		b = append(b, `,"end":`...)
 		b = appendJSONString(b, fr.End)
 	}
-	b = appendJSONValue(b, `,"icmp":`, fr.ICMP != nil, fr.ICMP)
-	b = appendJSONValue(b, `,"rpc_assigned_by":`, fr.RPCAssignedBy != nil, fr.RPCAssignedBy)
+	if x := fr.ICMP; x != nil {
+		o := jsonObject{b: append(b, `,"icmp":{`...)}
+		o.int("type", int64(x.Type))
+		o.int("code", int64(x.Code))
+		o.str("name", x.Name)
+		o.b = appendJSONAddr(o.key("from"), x.From)
+		o.int("frame", int64(x.Frame))
+		o.boolean("firewall", x.Firewall)
+		b = append(o.b, '}')
+	}
+	if x := fr.RPCAssignedBy; x != nil {
+		o := jsonObject{b: append(b, `,"rpc_assigned_by":{`...)}
+		o.int("frame", int64(x.Frame))
+		o.b = appendJSONTime(o.key("time"), x.Time)
+		o.str("via", x.Via)
+		b = append(o.b, '}')
+	}
 	if fr.RPCMismatch != "" {
 		b = append(b, `,"rpc_bind_mismatch":`...)
 		b = appendJSONString(b, fr.RPCMismatch)

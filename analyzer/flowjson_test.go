@@ -249,3 +249,22 @@ func FuzzSpillExpand(f *testing.F) {
 		s.expand(line)
 	})
 }
+
+// TestAppendFlowJSONICMPAndAssignment: a line with an ICMP error and an RPC assignment is
+// encoding/json's.
+func TestAppendFlowJSONICMPAndAssignment(t *testing.T) {
+	for _, fr := range []FlowReport{
+		{Transport: "udp", Client: netip.MustParseAddr("10.0.0.1"), Server: netip.MustParseAddr("fe80::1"),
+			ICMP: &ICMPReport{Type: 3, Code: 13, Name: "administratively <prohibited>", From: netip.MustParseAddr("10.9.9.9"), Frame: 12, Firewall: true},
+			RPCAssignedBy: &AssignmentRef{Frame: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC), Via: "EPM ept_map"}},
+		{Transport: "tcp", ICMP: &ICMPReport{}, RPCAssignedBy: &AssignmentRef{}},
+	} {
+		want, err := json.Marshal(&fr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendFlowJSON(nil, &fr, nil); !bytes.Equal(got, want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}
