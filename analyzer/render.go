@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +63,7 @@ type Rule struct {
 
 	portList []uint16
 	family6  bool
+	toOrder  netip.Prefix // To[0] parsed, for the rules' order
 }
 
 // WriteJSON writes the report as JSON, indented as encoding/json indents it, except the

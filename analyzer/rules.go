@@ -241,8 +241,9 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 				for i := range timed {
 					flows[i] = timed[i].v
 				}
-				rule := Rule{From: srcs, To: []string{k.dst.String()}, Transport: k.transport,
-					Ports: portsString(ports), portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6()}
+				to := k.dst.String()
+				rule := Rule{From: srcs, To: []string{to}, Transport: k.transport, Ports: portsString(ports),
+					portList: ports, Dynamic: k.dyn, family6: k.dst.Is6() && !k.dst.Is4In6(), toOrder: parseSource(to)}
 				if h := hosts[k.dst]; h != nil {
 					rule.ToNames = h.Names
 					rule.ToRoles = h.Roles
@@ -280,7 +281,7 @@ func (r *Report) BuildRules(o RuleOptions) []Rule {
 			return 1
 		}
 		if a.To[0] != b.To[0] {
-			return comparePrefix(parseSource(a.To[0]), parseSource(b.To[0]))
+			return comparePrefix(a.toOrder, b.toOrder)
 		}
 		if a.Dynamic != b.Dynamic {
 			if a.Dynamic {
