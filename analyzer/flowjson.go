@@ -492,3 +492,32 @@ func appendIndentJSON(dst, src []byte, prefix, indent string) []byte {
 
 // jsonStructural marks the bytes appendIndentJSON acts on.
 var jsonStructural = [256]bool{'{': true, '}': true, '[': true, ']': true, ',': true, ':': true, '"': true}
+
+// appendDiffRowJSON appends d as encoding/json writes it (compact): a large capture's diff
+// rows list up to 200 flows each (TestAppendDiffRowJSONIsEncodingJSON).
+func appendDiffRowJSON(b []byte, d *DiffRow) []byte {
+	o := jsonObject{b: append(b, '{')}
+	o.str("baseline", d.Baseline)
+	o.str("rule", d.Rule)
+	o.str("status", d.Status)
+	o.strOmitEmpty("reason", d.Reason)
+	o.key("flows")
+	if d.Flows == nil {
+		o.b = append(o.b, "null"...)
+	} else {
+		o.b = append(o.b, '[')
+		for i := range d.Flows {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = appendFlowJSON(o.b, &d.Flows[i], nil)
+		}
+		o.b = append(o.b, ']')
+	}
+	o.int("flows_total", int64(d.FlowsTotal))
+	o.strOmitEmpty("row", d.RowID)
+	o.strOmitEmpty("match", d.Match)
+	o.strings("blocked", d.Blocked, true)
+	o.boolean("required", d.Required)
+	return append(o.b, '}')
+}

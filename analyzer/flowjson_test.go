@@ -255,7 +255,7 @@ func FuzzSpillExpand(f *testing.F) {
 func TestAppendFlowJSONICMPAndAssignment(t *testing.T) {
 	for _, fr := range []FlowReport{
 		{Transport: "udp", Client: netip.MustParseAddr("10.0.0.1"), Server: netip.MustParseAddr("fe80::1"),
-			ICMP: &ICMPReport{Type: 3, Code: 13, Name: "administratively <prohibited>", From: netip.MustParseAddr("10.9.9.9"), Frame: 12, Firewall: true},
+			ICMP:          &ICMPReport{Type: 3, Code: 13, Name: "administratively <prohibited>", From: netip.MustParseAddr("10.9.9.9"), Frame: 12, Firewall: true},
 			RPCAssignedBy: &AssignmentRef{Frame: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC), Via: "EPM ept_map"}},
 		{Transport: "tcp", ICMP: &ICMPReport{}, RPCAssignedBy: &AssignmentRef{}},
 	} {
@@ -265,6 +265,29 @@ func TestAppendFlowJSONICMPAndAssignment(t *testing.T) {
 		}
 		if got := appendFlowJSON(nil, &fr, nil); !bytes.Equal(got, want) {
 			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// TestAppendDiffRowJSONIsEncodingJSON: the hand-written diff rows are encoding/json's, on
+// every diff row of the real and generated captures and on rows with empty and nil lists.
+func TestAppendDiffRowJSONIsEncodingJSON(t *testing.T) {
+	rows := []DiffRow{{}, {Flows: []FlowReport{}, Blocked: []string{}}, {Baseline: "b", Rule: "<r>", Status: "ok", Reason: "x",
+		RowID: "kdc", Match: "m", Blocked: []string{"a & b"}, Required: true, FlowsTotal: 3, Title: "not written"}}
+	for _, p := range equivalenceCaptures(t) {
+		rep, _ := AnalyzeFiles([]string{p}, Options{})
+		rows = append(rows, rep.Diff...)
+	}
+	if len(rows) < 50 {
+		t.Fatalf("only %d rows", len(rows))
+	}
+	for i := range rows {
+		want, err := json.Marshal(&rows[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendDiffRowJSON(nil, &rows[i]); !bytes.Equal(got, want) {
+			t.Fatalf("row %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
 }

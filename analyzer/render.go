@@ -98,7 +98,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	jw.w.WriteByte(']')
 	writeJSONArray(jw, "rpc_assignments", r.RPCAssignments, false)
 	writeJSONArray(jw, "rpc_not_registered", r.RPCNotFound, true)
-	writeJSONArray(jw, "diff", r.Diff, true)
+	writeJSONArrayWith(jw, "diff", r.Diff, true, appendDiffRowJSON)
 	writeJSONArray(jw, "rules", r.Rules, true)
 	writeJSONArray(jw, "warnings", r.Warnings, true)
 	if r.TwoPoint != nil {
@@ -118,9 +118,10 @@ type jsonWriter struct {
 	err error
 	// One encoder and buffer for every value: thousands of diff rows and rules are
 	// encoded one by one, and json.MarshalIndent would allocate twice for each.
-	enc *json.Encoder
-	buf bytes.Buffer
-	ind []byte
+	enc     *json.Encoder
+	buf     bytes.Buffer
+	ind     []byte
+	compact []byte
 }
 
 func (j *jsonWriter) key(name string) {
@@ -157,6 +158,12 @@ func (j *jsonWriter) encode(v any, prefix string) {
 // writeJSONArray writes one array member, an element at a time (omitEmpty: as the field's
 // omitempty tag says).
 func writeJSONArray[T any](j *jsonWriter, name string, list []T, omitEmpty bool) {
+	writeJSONArrayWith(j, name, list, omitEmpty, nil)
+}
+
+// writeJSONArrayWith is writeJSONArray with the elements encoded (compact, as encoding/json
+// would) by appendJSON; nil: by encoding/json.
+func writeJSONArrayWith[T any](j *jsonWriter, name string, list []T, omitEmpty bool, appendJSON func([]byte, *T) []byte) {
 	if omitEmpty && len(list) == 0 {
 		return
 	}
@@ -171,6 +178,12 @@ func writeJSONArray[T any](j *jsonWriter, name string, list []T, omitEmpty bool)
 			j.w.WriteByte(',')
 		}
 		j.w.WriteString("\n    ")
+		if appendJSON != nil {
+			j.compact = appendJSON(j.compact[:0], &list[i])
+			j.ind = appendIndentJSON(j.ind[:0], j.compact, "    ", "  ")
+			j.w.Write(j.ind)
+			continue
+		}
 		j.encode(&list[i], "    ")
 	}
 	if len(list) > 0 {
