@@ -521,3 +521,49 @@ func appendDiffRowJSON(b []byte, d *DiffRow) []byte {
 	o.boolean("required", d.Required)
 	return append(o.b, '}')
 }
+
+// appendRuleJSON appends r as encoding/json writes it (compact): a large capture has
+// thousands of rules with up to 50 pieces of evidence each (TestAppendRuleJSONIsEncodingJSON).
+func appendRuleJSON(b []byte, r *Rule) []byte {
+	o := jsonObject{b: append(b, '{')}
+	o.strings("from", r.From, false)
+	o.strings("to", r.To, false)
+	o.str("transport", r.Transport)
+	o.str("ports", r.Ports)
+	o.str("why", r.Why)
+	o.str("status", r.Status)
+	o.strings("to_names", r.ToNames, true)
+	o.strings("to_roles", r.ToRoles, true)
+	o.strings("services", r.Services, true)
+	o.strings("unblocks", r.Unblocks, true)
+	o.key("evidence")
+	if r.Evidence == nil {
+		o.b = append(o.b, "null"...)
+	} else {
+		o.b = append(o.b, '[')
+		for i := range r.Evidence {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			e := &r.Evidence[i]
+			eo := jsonObject{b: append(o.b, '{')}
+			eo.str("client", e.Client)
+			eo.str("server", e.Server)
+			eo.int("port", int64(e.Port))
+			eo.str("service", e.Service)
+			eo.str("outcome", e.Outcome)
+			eo.int("first_frame", int64(e.FirstFrame))
+			eo.str("first", e.First)
+			eo.strOmitEmpty("capture", e.Capture)
+			o.b = append(eo.b, '}')
+		}
+		o.b = append(o.b, ']')
+	}
+	o.int("flow_count", int64(r.FlowCount))
+	if r.Dynamic {
+		o.boolean("dynamic", true)
+	}
+	o.strOmitEmpty("dynamic_range", r.DynamicRange)
+	o.strOmitEmpty("warning", r.Warning)
+	return append(o.b, '}')
+}

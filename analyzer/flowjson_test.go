@@ -291,3 +291,32 @@ func TestAppendDiffRowJSONIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendRuleJSONIsEncodingJSON: the hand-written rules are encoding/json's, on every
+// rule of the real and generated captures (aggregated too) and on rules with empty and nil
+// lists.
+func TestAppendRuleJSONIsEncodingJSON(t *testing.T) {
+	rules := []Rule{{}, {From: []string{}, To: []string{}, Evidence: []RuleEvidence{}, ToNames: []string{}},
+		{From: []string{"10.0.0.0/24"}, To: []string{"10.0.0.5"}, Transport: "tcp", Ports: "135", Why: "<why> & more",
+			Status: "blocked", ToNames: []string{"dc1"}, ToRoles: []string{"kdc"}, Services: []string{"RPC EPM"},
+			Unblocks: []string{"u"}, Evidence: []RuleEvidence{{Client: "c", Server: "s", Port: 135, Service: "epm",
+				Outcome: "dropped", FirstFrame: 4, First: "t", Capture: "f.pcap"}, {}},
+			FlowCount: 9, Dynamic: true, DynamicRange: "49152-65535", Warning: "w"}}
+	for _, p := range equivalenceCaptures(t) {
+		rep, _ := AnalyzeFiles([]string{p}, Options{})
+		rules = append(rules, rep.Rules...)
+		rules = append(rules, rep.BuildRules(RuleOptions{AggregateV4: 24, AggregateV6: 64})...)
+	}
+	if len(rules) < 50 {
+		t.Fatalf("only %d rules", len(rules))
+	}
+	for i := range rules {
+		want, err := json.Marshal(&rules[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRuleJSON(nil, &rules[i]); !bytes.Equal(got, want) {
+			t.Fatalf("rule %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

@@ -99,7 +99,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	writeJSONArray(jw, "rpc_assignments", r.RPCAssignments, false)
 	writeJSONArray(jw, "rpc_not_registered", r.RPCNotFound, true)
 	writeJSONArrayWith(jw, "diff", r.Diff, true, appendDiffRowJSON)
-	writeJSONArray(jw, "rules", r.Rules, true)
+	writeJSONArrayWith(jw, "rules", r.Rules, true, appendRuleJSON)
 	writeJSONArray(jw, "warnings", r.Warnings, true)
 	if r.TwoPoint != nil {
 		jw.value("two_point", r.TwoPoint)
