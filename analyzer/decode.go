@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -67,7 +68,7 @@ type decoder struct {
 	ip6      layers.IPv6
 	ip6ext   layers.IPv6ExtensionSkipper
 	ip6frag  layers.IPv6Fragment
-	tcp      layers.TCP
+	tcp      tcpHeader
 	udp      layers.UDP
 	icmp4    layers.ICMPv4
 	icmp6    layers.ICMPv6
@@ -225,29 +226,59 @@ func (d *decoder) decode(p Packet, seg *segment) decodeResult {
 	return decodedOK
 }
 
-func (d *decoder) fillTCP(seg *segment, t *layers.TCP) {
+func (d *decoder) fillTCP(seg *segment, t *tcpHeader) {
 	seg.proto = protoTCP
-	seg.sport, seg.dport = uint16(t.SrcPort), uint16(t.DstPort)
-	var f uint8
-	if t.FIN {
-		f |= flagFIN
-	}
-	if t.SYN {
-		f |= flagSYN
-	}
-	if t.RST {
-		f |= flagRST
-	}
-	if t.PSH {
-		f |= flagPSH
-	}
-	if t.ACK {
-		f |= flagACK
-	}
-	seg.flags = f
-	seg.seq, seg.ack = t.Seq, t.Ack
-	seg.payload = t.Payload
+	seg.sport, seg.dport = t.srcPort, t.dstPort
+	seg.flags = t.flags & (flagFIN | flagSYN | flagRST | flagPSH | flagACK)
+	seg.seq, seg.ack = t.seq, t.ack
+	seg.payload = t.payload
 }
+
+// tcpHeader decodes TCP as far as the analysis reads it: ports, sequence numbers, flags and
+// payload, checked as layers.TCP checks them (header of 20 bytes, data offset of at least 5
+// words and inside the packet). layers.TCP also decodes every option into a slice of
+// structs holding pointers, for each of the millions of segments of a capture, and nothing
+// here reads them (TestTCPHeaderIsLayersTCP, FuzzTCPHeader). A gopacket DecodingLayer.
+type tcpHeader struct {
+	srcPort, dstPort uint16
+	seq, ack         uint32
+	flags            uint8
+	payload          []byte
+}
+
+var (
+	errTCPShort     = errors.New("invalid TCP header: shorter than 20 bytes")
+	errTCPOffset    = errors.New("invalid TCP data offset: less than 5")
+	errTCPTruncated = errors.New("TCP data offset greater than packet length")
+)
+
+func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 20 {
+		df.SetTruncated()
+		return errTCPShort
+	}
+	t.srcPort = binary.BigEndian.Uint16(data[0:2])
+	t.dstPort = binary.BigEndian.Uint16(data[2:4])
+	t.seq = binary.BigEndian.Uint32(data[4:8])
+	t.ack = binary.BigEndian.Uint32(data[8:12])
+	t.flags = data[13]
+	off := int(data[12]>>4) * 4
+	if off < 20 {
+		t.payload = nil
+		return errTCPOffset
+	}
+	if off > len(data) {
+		df.SetTruncated()
+		t.payload = nil
+		return errTCPTruncated
+	}
+	t.payload = data[off:]
+	return nil
+}
+
+func (t *tcpHeader) CanDecode() gopacket.LayerClass    { return layers.LayerTypeTCP }
+func (t *tcpHeader) NextLayerType() gopacket.LayerType { return gopacket.LayerTypePayload }
+func (t *tcpHeader) LayerPayload() []byte              { return t.payload }
 
 func (d *decoder) fillUDP(seg *segment, u *layers.UDP) {
 	seg.proto = protoUDP

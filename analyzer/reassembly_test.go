@@ -57,6 +57,7 @@ func gopacketReassemble(tb testing.TB, path string, flush bool) *countFactory {
 	fac := &countFactory{}
 	asm := reassembly.NewAssembler(reassembly.NewStreamPool(fac))
 	ctx := &benchCtx{}
+	var tcp layers.TCP
 	for n := 0; ; n++ {
 		p, err := src.Next()
 		if err == io.EOF {
@@ -66,22 +67,23 @@ func gopacketReassemble(tb testing.TB, path string, flush bool) *countFactory {
 		d.decoded = d.decoded[:0]
 		_ = d.parser(first).DecodeLayers(p.Data, &d.decoded)
 		var netFlow gopacket.Flow
+		var ipPayload []byte
 		isTCP := false
 		for _, lt := range d.decoded {
 			switch lt {
 			case layers.LayerTypeIPv4:
-				netFlow = d.ip4.NetworkFlow()
+				netFlow, ipPayload = d.ip4.NetworkFlow(), d.ip4.Payload
 			case layers.LayerTypeIPv6:
-				netFlow = d.ip6.NetworkFlow()
+				netFlow, ipPayload = d.ip6.NetworkFlow(), d.ip6.Payload
 			case layers.LayerTypeTCP:
 				isTCP = true
 			}
 		}
-		if !isTCP {
+		if !isTCP || tcp.DecodeFromBytes(ipPayload, gopacket.NilDecodeFeedback) != nil { // the analyzer's tcpHeader has no options
 			continue
 		}
 		ctx.ci = gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length}
-		asm.AssembleWithContext(netFlow, &d.tcp, ctx)
+		asm.AssembleWithContext(netFlow, &tcp, ctx)
 		if n%10000 == 0 {
 			asm.FlushCloseOlderThan(p.Timestamp.Add(-time.Minute))
 		}
