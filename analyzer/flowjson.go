@@ -395,6 +395,24 @@ func (o *jsonObject) int(name string, v int64) {
 	o.b = strconv.AppendInt(o.b, v, 10)
 }
 
+// array writes an array member of n elements, each appended by fn: null when isNil (a nil
+// slice, as encoding/json writes it), [] when n is 0.
+func (o *jsonObject) array(name string, n int, isNil bool, fn func(b []byte, i int) []byte) {
+	o.key(name)
+	if isNil {
+		o.b = append(o.b, "null"...)
+		return
+	}
+	o.b = append(o.b, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = fn(o.b, i)
+	}
+	o.b = append(o.b, ']')
+}
+
 // objects writes an array member of n objects, each written by fn; left out when n is 0.
 func (o *jsonObject) objects(name string, n int, fn func(i int, e *jsonObject)) {
 	if n == 0 {
@@ -501,19 +519,9 @@ func appendDiffRowJSON(b []byte, d *DiffRow) []byte {
 	o.str("rule", d.Rule)
 	o.str("status", d.Status)
 	o.strOmitEmpty("reason", d.Reason)
-	o.key("flows")
-	if d.Flows == nil {
-		o.b = append(o.b, "null"...)
-	} else {
-		o.b = append(o.b, '[')
-		for i := range d.Flows {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = appendFlowJSON(o.b, &d.Flows[i], nil)
-		}
-		o.b = append(o.b, ']')
-	}
+	o.array("flows", len(d.Flows), d.Flows == nil, func(b []byte, i int) []byte {
+		return appendFlowJSON(b, &d.Flows[i], nil)
+	})
 	o.int("flows_total", int64(d.FlowsTotal))
 	o.strOmitEmpty("row", d.RowID)
 	o.strOmitEmpty("match", d.Match)
@@ -536,29 +544,19 @@ func appendRuleJSON(b []byte, r *Rule) []byte {
 	o.strings("to_roles", r.ToRoles, true)
 	o.strings("services", r.Services, true)
 	o.strings("unblocks", r.Unblocks, true)
-	o.key("evidence")
-	if r.Evidence == nil {
-		o.b = append(o.b, "null"...)
-	} else {
-		o.b = append(o.b, '[')
-		for i := range r.Evidence {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			e := &r.Evidence[i]
-			eo := jsonObject{b: append(o.b, '{')}
-			eo.str("client", e.Client)
-			eo.str("server", e.Server)
-			eo.int("port", int64(e.Port))
-			eo.str("service", e.Service)
-			eo.str("outcome", e.Outcome)
-			eo.int("first_frame", int64(e.FirstFrame))
-			eo.str("first", e.First)
-			eo.strOmitEmpty("capture", e.Capture)
-			o.b = append(eo.b, '}')
-		}
-		o.b = append(o.b, ']')
-	}
+	o.array("evidence", len(r.Evidence), r.Evidence == nil, func(b []byte, i int) []byte {
+		e := &r.Evidence[i]
+		eo := jsonObject{b: append(b, '{')}
+		eo.str("client", e.Client)
+		eo.str("server", e.Server)
+		eo.int("port", int64(e.Port))
+		eo.str("service", e.Service)
+		eo.str("outcome", e.Outcome)
+		eo.int("first_frame", int64(e.FirstFrame))
+		eo.str("first", e.First)
+		eo.strOmitEmpty("capture", e.Capture)
+		return append(eo.b, '}')
+	})
 	o.int("flow_count", int64(r.FlowCount))
 	if r.Dynamic {
 		o.boolean("dynamic", true)

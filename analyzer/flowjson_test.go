@@ -171,15 +171,7 @@ func TestAppendDetailsJSONEveryField(t *testing.T) {
 		{Kerberos: newKerberosDetails(), TLS: &TLSDetails{Version: "TLS 1.3"}, DCERPC: &DCERPCDetails{Encrypted: true},
 			Malformed: []string{odd}, Notes: []string{"n"}},
 	}
-	for i := range cases {
-		want, err := json.Marshal(&cases[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendDetailsJSON(nil, &cases[i]); !bytes.Equal(got, want) {
-			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
-		}
-	}
+	checkAppendJSON(t, cases, appendDetailsJSON)
 }
 
 // TestSpillDetailsDictionary: report lines written aside with their details numbered and
@@ -281,13 +273,19 @@ func TestAppendDiffRowJSONIsEncodingJSON(t *testing.T) {
 	if len(rows) < 50 {
 		t.Fatalf("only %d rows", len(rows))
 	}
-	for i := range rows {
-		want, err := json.Marshal(&rows[i])
+	checkAppendJSON(t, rows, appendDiffRowJSON)
+}
+
+// checkAppendJSON checks that appendJSON gives encoding/json's bytes for every value.
+func checkAppendJSON[T any](t *testing.T, values []T, appendJSON func([]byte, *T) []byte) {
+	t.Helper()
+	for i := range values {
+		want, err := json.Marshal(&values[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendDiffRowJSON(nil, &rows[i]); !bytes.Equal(got, want) {
-			t.Fatalf("row %d:\n got %s\nwant %s", i, got, want)
+		if got := appendJSON(nil, &values[i]); !bytes.Equal(got, want) {
+			t.Fatalf("value %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
 }
@@ -310,13 +308,5 @@ func TestAppendRuleJSONIsEncodingJSON(t *testing.T) {
 	if len(rules) < 50 {
 		t.Fatalf("only %d rules", len(rules))
 	}
-	for i := range rules {
-		want, err := json.Marshal(&rules[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendRuleJSON(nil, &rules[i]); !bytes.Equal(got, want) {
-			t.Fatalf("rule %d:\n got %s\nwant %s", i, got, want)
-		}
-	}
+	checkAppendJSON(t, rules, appendRuleJSON)
 }
