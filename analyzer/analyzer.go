@@ -5,10 +5,12 @@
 package analyzer
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -425,7 +427,7 @@ func (a *Analyzer) report() *Report {
 		if a.spill != nil {
 			a.spill.sealed()
 		}
-		sort.Slice(a.flows, func(i, j int) bool { return a.flows[i].seq < a.flows[j].seq })
+		slices.SortFunc(a.flows, func(x, y *Flow) int { return cmp.Compare(x.seq, y.seq) }) // seqs are unique
 		for i, f := range a.flows {
 			f.ID = i
 		}

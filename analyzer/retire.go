@@ -3,13 +3,14 @@ package analyzer
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/netip"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -185,7 +186,7 @@ func (a *Analyzer) sweep(now time.Time) {
 	if sweepMismatch != nil {
 		a.checkIdle(now, old)
 	}
-	sort.Slice(old, func(i, j int) bool { return old[i].seq < old[j].seq })
+	slices.SortFunc(old, func(x, y *Flow) int { return cmp.Compare(x.seq, y.seq) }) // seqs are unique
 	for _, f := range old {
 		delete(a.table, f.key())
 		if f == a.lastFlow {
@@ -680,7 +681,7 @@ func makeViews(flows []*Flow) []flowView {
 		}
 	}
 	if members {
-		sort.Slice(out, func(i, j int) bool { return out[i].seq() < out[j].seq() })
+		slices.SortFunc(out, func(x, y flowView) int { return cmp.Compare(x.seq(), y.seq()) }) // seqs are unique
 	}
 	return out
 }
