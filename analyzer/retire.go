@@ -268,7 +268,7 @@ type summaryCache struct {
 	buf []byte
 }
 
-const summaryCacheSize = 1 << 14
+const summaryCacheSize = 4096
 
 func (c *summaryCache) of(f *Flow) string {
 	c.buf = appendDetailSummary(c.buf[:0], f)
@@ -778,8 +778,8 @@ func (s *spill) detailsToken(details []byte) []byte {
 		return details
 	}
 	if id, ok := s.dict[string(details)]; ok {
-		s.tok = append(s.tok[:0], spillMark, 'r')
-		return strconv.AppendInt(s.tok, int64(id), 10)
+		s.tok = strconv.AppendInt(append(s.tok[:0], spillMark, 'r'), int64(id), 10)
+		return s.tok
 	}
 	if len(details) > spillDictEntry || s.dictBytes+len(details) > spillDictBytes {
 		return details
@@ -790,10 +790,9 @@ func (s *spill) detailsToken(details []byte) []byte {
 	s.dict[string(details)] = s.dictN
 	s.dictN++
 	s.dictBytes += len(details)
-	s.tok = append(s.tok[:0], spillMark, 'd')
-	s.tok = strconv.AppendInt(s.tok, int64(len(details)), 10)
-	s.tok = append(s.tok, ':')
-	return append(s.tok, details...)
+	s.tok = strconv.AppendInt(append(s.tok[:0], spillMark, 'd'), int64(len(details)), 10)
+	s.tok = append(append(s.tok, ':'), details...)
+	return s.tok
 }
 
 // expand turns a line as written into its JSON (lines must be read in the order written).
