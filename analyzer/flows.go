@@ -152,7 +152,7 @@ type Flow struct {
 	ended bool
 	seq   uint64 // the analysis-wide number of the flow's first packet
 
-	detailsJSON []byte     // the details encoded by the worker that retired the flow
+	detailsJSON *[]byte    // the details encoded by the worker that retired the flow (bufPool)
 	folded      folded     // like flows of its client and server port folded into it (retire.go)
 	members     memberList // the other clients (and ports) of its group of like flows (retire.go)
 	pinned      bool       // an RPC assignment lists the flow among those that used it

@@ -233,7 +233,9 @@ func (a *Analyzer) retire(f *Flow) {
 	f.finish()
 	if !f.Details.Empty() {
 		// The costly part of the report line, done on the worker.
-		f.detailsJSON = appendDetailsJSON(getBuf(), &f.Details)
+		p := getBuf()
+		*p = appendDetailsJSON(*p, &f.Details)
+		f.detailsJSON = p
 	}
 	a.global(func(g *Analyzer) { g.retired(f) })
 }
@@ -254,7 +256,11 @@ func (g *Analyzer) retired(f *Flow) {
 		g.spill = &spill{}
 	}
 	fr := flowReportWith(f, g.summaries.of(f))
-	g.spill.add(&fr, f.detailsJSON)
+	var details []byte
+	if f.detailsJSON != nil {
+		details = *f.detailsJSON
+	}
+	g.spill.add(&fr, details)
 	putBuf(f.detailsJSON)
 	f.detailsJSON = nil
 	g.keep(f, fr.Summary)
@@ -299,16 +305,20 @@ func newFlowStruct() *Flow {
 // bufPool recycles the buffers of the details encoded by a worker and spilled by the merge.
 var bufPool sync.Pool
 
-func getBuf() []byte {
+// The pool holds *[]byte and a flow keeps the pointer it got: putting back a new &b for
+// every flow would allocate the pointer each time.
+func getBuf() *[]byte {
 	if p, ok := bufPool.Get().(*[]byte); ok {
-		return (*p)[:0]
+		*p = (*p)[:0]
+		return p
 	}
-	return make([]byte, 0, 1024)
+	b := make([]byte, 0, 1024)
+	return &b
 }
 
-func putBuf(b []byte) {
-	if b != nil && cap(b) <= 64<<10 {
-		bufPool.Put(&b)
+func putBuf(p *[]byte) {
+	if p != nil && cap(*p) <= 64<<10 {
+		bufPool.Put(p)
 	}
 }
 
