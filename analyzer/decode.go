@@ -59,26 +59,29 @@ type flowKeyDir struct {
 // decoder turns frames into segments with gopacket's DecodingLayerParser, decoding into
 // reused layer structs. IPv4 and IPv6 fragments are reassembled.
 type decoder struct {
-	eth      layers.Ethernet
-	dot1q    layers.Dot1Q
-	sll      layers.LinuxSLL
-	sll2     layers.LinuxSLL2
-	loop     layers.Loopback
-	ip4      layers.IPv4
-	ip6      layers.IPv6
-	ip6ext   layers.IPv6ExtensionSkipper
-	ip6frag  layers.IPv6Fragment
-	tcp      tcpHeader
-	udp      layers.UDP
-	icmp4    layers.ICMPv4
-	icmp6    layers.ICMPv6
-	payload  gopacket.Payload
-	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
-	decoded  []gopacket.LayerType
-	defrag4  *ipv4Defrag
-	defrag6  *ip6defrag.IPv6Defragmenter
-	lastGC   time.Time
-	fragsNow int
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	sll     layers.LinuxSLL
+	sll2    layers.LinuxSLL2
+	loop    layers.Loopback
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	ip6ext  layers.IPv6ExtensionSkipper
+	ip6frag layers.IPv6Fragment
+	tcp     tcpHeader
+	udp     layers.UDP
+	icmp4   layers.ICMPv4
+	icmp6   layers.ICMPv6
+	payload gopacket.Payload
+	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	// The parser of the last frame and the layer it starts with.
+	lastFirst  gopacket.LayerType
+	lastParser *gopacket.DecodingLayerParser
+	decoded    []gopacket.LayerType
+	defrag4    *ipv4Defrag
+	defrag6    *ip6defrag.IPv6Defragmenter
+	lastGC     time.Time
+	fragsNow   int
 
 	// counters for the report
 	nonIP       int
@@ -98,7 +101,11 @@ func newDecoder() *decoder {
 }
 
 func (d *decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+	if d.lastParser != nil && first == d.lastFirst {
+		return d.lastParser // a capture's frames mostly start with the same layer
+	}
 	if p, ok := d.parsers[first]; ok {
+		d.lastFirst, d.lastParser = first, p
 		return p
 	}
 	p := gopacket.NewDecodingLayerParser(first)
