@@ -59,7 +59,7 @@ type flowKeyDir struct {
 // decoder turns frames into segments with gopacket's DecodingLayerParser, decoding into
 // reused layer structs. IPv4 and IPv6 fragments are reassembled.
 type decoder struct {
-	eth     layers.Ethernet
+	eth     ethHeader
 	dot1q   layers.Dot1Q
 	sll     layers.LinuxSLL
 	sll2    layers.LinuxSLL2
@@ -282,6 +282,38 @@ func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	t.payload = data[off:]
 	return nil
 }
+
+// ethHeader decodes an Ethernet header as layers.Ethernet does (14 bytes; an 802.3 length
+// in place of the type trims the payload to it and leads to LLC) without keeping the MAC
+// addresses, which nothing here reads (TestEthHeaderIsLayersEthernet, FuzzEthHeader).
+type ethHeader struct {
+	typ     layers.EthernetType
+	payload []byte
+}
+
+var errEthShort = errors.New("Ethernet packet too small")
+
+func (e *ethHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 14 {
+		return errEthShort
+	}
+	e.typ = layers.EthernetType(binary.BigEndian.Uint16(data[12:14]))
+	e.payload = data[14:]
+	if e.typ < 0x0600 { // an 802.3 length
+		n := int(e.typ)
+		e.typ = layers.EthernetTypeLLC
+		if len(e.payload) < n {
+			df.SetTruncated()
+		} else {
+			e.payload = e.payload[:n]
+		}
+	}
+	return nil
+}
+
+func (e *ethHeader) CanDecode() gopacket.LayerClass    { return layers.LayerTypeEthernet }
+func (e *ethHeader) NextLayerType() gopacket.LayerType { return e.typ.LayerType() }
+func (e *ethHeader) LayerPayload() []byte              { return e.payload }
 
 func (t *tcpHeader) CanDecode() gopacket.LayerClass    { return layers.LayerTypeTCP }
 func (t *tcpHeader) NextLayerType() gopacket.LayerType { return gopacket.LayerTypePayload }

@@ -123,3 +123,82 @@ func FuzzTCPHeader(f *testing.F) {
 		}
 	})
 }
+
+// sameAsLayersEthernet reports how ethHeader and layers.Ethernet differ on b ("" if not):
+// error or not, truncation, next layer and payload.
+func sameAsLayersEthernet(b []byte) string {
+	var want layers.Ethernet
+	var got ethHeader
+	var wantDF, gotDF truncFeedback
+	wantErr := want.DecodeFromBytes(b, &wantDF)
+	gotErr := got.DecodeFromBytes(b, &gotDF)
+	switch {
+	case (wantErr == nil) != (gotErr == nil):
+		return "layers.Ethernet: " + errString(wantErr) + ", ethHeader: " + errString(gotErr)
+	case wantErr != nil:
+		return ""
+	case wantDF != gotDF:
+		return "truncation differs"
+	case want.NextLayerType() != got.NextLayerType():
+		return "next layer: " + want.NextLayerType().String() + " and " + got.NextLayerType().String()
+	case !bytes.Equal(want.LayerPayload(), got.LayerPayload()) || len(want.LayerPayload()) != len(got.LayerPayload()):
+		return "payload differs"
+	}
+	return ""
+}
+
+type truncFeedback bool
+
+func (t *truncFeedback) SetTruncated() { *t = true }
+
+// TestEthHeaderIsLayersEthernet: on every frame of the real and lab captures, and on short,
+// 802.3 (length) and VLAN frames, ethHeader reads what layers.Ethernet reads.
+func TestEthHeaderIsLayersEthernet(t *testing.T) {
+	frame := func(typ uint16, payload int) []byte {
+		b := make([]byte, 14+payload)
+		binary.BigEndian.PutUint16(b[12:], typ)
+		return b
+	}
+	cases := [][]byte{nil, make([]byte, 13), frame(0x0800, 20), frame(0x86dd, 0), frame(0x8100, 4), frame(0x88a8, 8),
+		frame(0x0806, 28), frame(0x0005, 10), frame(0x0010, 10), frame(0x05ff, 3), frame(0x0600, 1), frame(0, 0)}
+	for i, c := range cases {
+		if diff := sameAsLayersEthernet(c); diff != "" {
+			t.Errorf("case %d: %s", i, diff)
+		}
+	}
+	paths, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
+	lab, _ := filepath.Glob("../testdata/captures/*.pcap*")
+	n := 0
+	for _, p := range append(paths, lab...) {
+		src, err := openFile(p, 0, &CaptureInfo{File: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			pk, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if pk.Link != layers.LinkTypeEthernet {
+				continue
+			}
+			if diff := sameAsLayersEthernet(pk.Data); diff != "" {
+				t.Fatalf("%s frame %d: %s", p, pk.Frame, diff)
+			}
+			n++
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d frames compared", n)
+	}
+}
+
+func FuzzEthHeader(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, 0x45})
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x00, 0x03, 1, 2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if diff := sameAsLayersEthernet(b); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+}
