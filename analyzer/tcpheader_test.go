@@ -72,45 +72,53 @@ func TestTCPHeaderIsLayersTCP(t *testing.T) {
 			t.Errorf("case %d: %s", i, diff)
 		}
 	}
+	d := newDecoder()
+	n := 0
+	eachCaptureFrame(t, func(p string, pk Packet) {
+		first, ok := firstLayer(pk.Link, pk.Data)
+		if !ok {
+			return
+		}
+		d.decoded = d.decoded[:0]
+		_ = d.parser(first).DecodeLayers(pk.Data, &d.decoded)
+		for _, lt := range d.decoded {
+			var ip []byte
+			switch {
+			case lt == layers.LayerTypeIPv4 && d.ip4.Protocol == layers.IPProtocolTCP:
+				ip = d.ip4.Payload
+			case lt == layers.LayerTypeIPv6 && d.ip6.NextHeader == layers.IPProtocolTCP:
+				ip = d.ip6.Payload
+			default:
+				continue
+			}
+			if diff := sameAsLayersTCP(ip); diff != "" {
+				t.Fatalf("%s frame %d: %s", p, pk.Frame, diff)
+			}
+			n++
+		}
+	})
+	if n < 1000 {
+		t.Fatalf("only %d segments compared", n)
+	}
+}
+
+// eachCaptureFrame calls fn with every frame of the shared and lab captures.
+func eachCaptureFrame(t *testing.T, fn func(path string, pk Packet)) {
+	t.Helper()
 	paths, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
 	lab, _ := filepath.Glob("../testdata/captures/*.pcap*")
-	n := 0
 	for _, p := range append(paths, lab...) {
 		src, err := openFile(p, 0, &CaptureInfo{File: p})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := newDecoder()
 		for {
 			pk, err := src.Next()
 			if err == io.EOF {
 				break
 			}
-			first, ok := firstLayer(pk.Link, pk.Data)
-			if !ok {
-				continue
-			}
-			d.decoded = d.decoded[:0]
-			_ = d.parser(first).DecodeLayers(pk.Data, &d.decoded)
-			for _, lt := range d.decoded {
-				var ip []byte
-				switch {
-				case lt == layers.LayerTypeIPv4 && d.ip4.Protocol == layers.IPProtocolTCP:
-					ip = d.ip4.Payload
-				case lt == layers.LayerTypeIPv6 && d.ip6.NextHeader == layers.IPProtocolTCP:
-					ip = d.ip6.Payload
-				default:
-					continue
-				}
-				if diff := sameAsLayersTCP(ip); diff != "" {
-					t.Fatalf("%s frame %d: %s", p, pk.Frame, diff)
-				}
-				n++
-			}
+			fn(p, pk)
 		}
-	}
-	if n < 1000 {
-		t.Fatalf("only %d segments compared", n)
 	}
 }
 
@@ -166,28 +174,16 @@ func TestEthHeaderIsLayersEthernet(t *testing.T) {
 			t.Errorf("case %d: %s", i, diff)
 		}
 	}
-	paths, _ := filepath.Glob(filepath.Join(sharedCaptures, "*.pcap*"))
-	lab, _ := filepath.Glob("../testdata/captures/*.pcap*")
 	n := 0
-	for _, p := range append(paths, lab...) {
-		src, err := openFile(p, 0, &CaptureInfo{File: p})
-		if err != nil {
-			t.Fatal(err)
+	eachCaptureFrame(t, func(p string, pk Packet) {
+		if pk.Link != layers.LinkTypeEthernet {
+			return
 		}
-		for {
-			pk, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if pk.Link != layers.LinkTypeEthernet {
-				continue
-			}
-			if diff := sameAsLayersEthernet(pk.Data); diff != "" {
-				t.Fatalf("%s frame %d: %s", p, pk.Frame, diff)
-			}
-			n++
+		if diff := sameAsLayersEthernet(pk.Data); diff != "" {
+			t.Fatalf("%s frame %d: %s", p, pk.Frame, diff)
 		}
-	}
+		n++
+	})
 	if n < 1000 {
 		t.Fatalf("only %d frames compared", n)
 	}
