@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/adcsflow/adcsflow/decoders/intern"
 )
 
 // Bounded memory for captures of any size. A flow that has gone quiet is retired: taken out
@@ -267,28 +269,19 @@ func (g *Analyzer) retired(f *Flow) {
 }
 
 // summaryCache makes the summaries of the retired flows: like flows have like summaries
-// ("AS-REQ -> AS-REP"), so one string serves them all. It holds at most summaryCacheSize
-// summaries of up to 256 bytes.
+// ("AS-REQ -> AS-REP"), so one string serves them all (at most 4,096 summaries of up to 256
+// bytes).
 type summaryCache struct {
-	m   map[string]string
+	t   intern.Table
 	buf []byte
 }
 
-const summaryCacheSize = 4096
-
 func (c *summaryCache) of(f *Flow) string {
 	c.buf = appendDetailSummary(c.buf[:0], f)
-	if s, ok := c.m[string(c.buf)]; ok {
-		return s
+	if c.t.Max == 0 {
+		c.t = intern.Table{Max: 4096, MaxLen: 256}
 	}
-	s := string(c.buf)
-	if c.m == nil {
-		c.m = map[string]string{}
-	}
-	if len(c.m) < summaryCacheSize && len(s) <= 256 {
-		c.m[s] = s
-	}
-	return s
+	return c.t.String(c.buf)
 }
 
 // flowPool recycles the flows folded into their group: once folded nothing refers to a

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adcsflow/adcsflow/decoders/ber"
+	"github.com/adcsflow/adcsflow/decoders/intern"
 )
 
 // Message types (the APPLICATION tag of the message, equal to its msg-type field).
@@ -114,11 +115,10 @@ type Message struct {
 }
 
 // interner hands out one string per distinct name: realms and principals repeat from message
-// to message, so a decoder reading many allocates each once. It is bounded, in strings and in
-// their length (at most 1 MB: a capture of random or long names gets new strings), and only
-// ever grows: a string handed out stays valid.
+// to message, so a decoder reading many allocates each once (at most 1 MB: a capture of
+// random or long names gets new strings). buf is principal's scratch.
 type interner struct {
-	m   map[string]string
+	t   intern.Table
 	buf []byte
 }
 
@@ -132,14 +132,7 @@ func (in *interner) str(b []byte) string {
 	if in == nil {
 		return string(b)
 	}
-	if s, ok := in.m[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(in.m) < maxInterned && len(s) <= maxInternedLen {
-		in.m[s] = s
-	}
-	return s
+	return in.t.String(b)
 }
 
 // TypeName is the message name used in reports: AS-REQ, AS-REP, TGS-REQ, TGS-REP, AP-REQ,
@@ -221,7 +214,7 @@ func Parse(b []byte) (*Message, error) {
 func ParseInto(m *Message, b []byte) error {
 	m.reset()
 	if m.names == nil {
-		m.names = &interner{m: map[string]string{}}
+		m.names = &interner{t: intern.Table{Max: maxInterned, MaxLen: maxInternedLen}}
 	}
 	return parseInto(m, b, true)
 }
