@@ -11,7 +11,8 @@ import (
 )
 
 // appendFlowJSON appends fr as encoding/json would write it (compact), faster: a report
-// line is written for every flow of the capture. details is fr.Details already encoded.
+// line is written for every flow of the capture. details, when not empty, is fr.Details
+// already encoded (a flow read back from the spill has only that).
 func appendFlowJSON(b []byte, fr *FlowReport, details []byte) []byte {
 	b = append(b, `{"transport":`...)
 	b = appendJSONString(b, fr.Transport)
@@ -39,8 +40,8 @@ func appendFlowJSON(b []byte, fr *FlowReport, details []byte) []byte {
 		b = append(b, `,"rpc_interface":`...)
 		b = appendJSONString(b, fr.RPCInterface)
 	}
-	if fr.Details != nil {
-		if details == nil {
+	if len(details) > 0 || fr.Details != nil {
+		if len(details) == 0 {
 			details = appendDetailsJSON(nil, fr.Details)
 		}
 		b = append(b, `,"details":`...)

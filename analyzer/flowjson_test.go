@@ -18,6 +18,9 @@ func TestAppendFlowJSONMatchesEncodingJSON(t *testing.T) {
 	defer func(v int) { foldAfter = v }(foldAfter)
 	foldAfter = 1 << 30 // keep every flow in Report.Flows
 	n := 0
+	s := &spill{} // and each flow written aside and read back is the same line
+	defer (&Report{spill: s}).Close()
+	var lines [][]byte
 	for _, p := range paths {
 		rep, _ := AnalyzeFiles([]string{p}, Options{Workers: 1})
 		for i := range rep.Flows {
@@ -29,11 +32,25 @@ func TestAppendFlowJSONMatchesEncodingJSON(t *testing.T) {
 			if got := appendFlowJSON(nil, fr, nil); !bytes.Equal(got, want) {
 				t.Fatalf("%s flow %d:\n got %s\nwant %s", p, i, got, want)
 			}
+			s.add(fr, nil)
+			lines = append(lines, want)
 			n++
 		}
 	}
 	if n < 100 {
 		t.Fatalf("only %d flows compared", n)
+	}
+	s.sealed()
+	i := 0
+	err := (&Report{spill: s}).eachFlowLine(func(line []byte) error {
+		if !bytes.Equal(line, lines[i]) {
+			t.Fatalf("flow %d read back:\n got %s\nwant %s", i, line, lines[i])
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != n {
+		t.Fatalf("%d flows read back of %d: %v", i, n, err)
 	}
 }
 
@@ -174,9 +191,9 @@ func TestAppendDetailsJSONEveryField(t *testing.T) {
 	checkAppendJSON(t, cases, appendDetailsJSON)
 }
 
-// TestSpillDetailsDictionary: report lines written aside with their details numbered and
-// named by number read back as the JSON lines, in memory and past spillMemory in the file;
-// details over the size of an entry and those past the dictionary's bytes stay in the line.
+// TestSpillDetailsDictionary: records written aside with their details numbered and named
+// by number read back as the JSON lines, in memory and past spillMemory in the file; details
+// over the size of an entry and those past the table's bytes stay in the record.
 func TestSpillDetailsDictionary(t *testing.T) {
 	s := &spill{}
 	defer (&Report{spill: s}).Close()
@@ -185,13 +202,14 @@ func TestSpillDetailsDictionary(t *testing.T) {
 	for i := 0; i < 30000; i++ {
 		fr := FlowReport{Transport: "tcp", Client: netip.MustParseAddr("10.0.0.1"), ClientPort: uint16(i),
 			Server: netip.MustParseAddr("10.0.0.2"), ServerPort: 88, Service: "kerberos", Outcome: "established",
-			First: time.Unix(int64(i), 0).UTC(), Last: time.Unix(int64(i), 5).UTC(), Summary: "AS-REQ -> AS-REP"}
+			First: time.Unix(int64(i), 0).UTC(), Last: time.Unix(int64(i), 5).UTC(),
+			Summary: fmt.Sprintf("AS-REQ -> AS-REP %d", i%5000)} // past the strings table's bytes too
 		var details []byte
 		switch {
 		case i%7 == 0: // no details
 		case i%11 == 0:
 			details = big
-		default: // 6000 distinct ones, each more than once: past the dictionary's 1 MB
+		default: // 6000 distinct ones, each more than once: past the table's 1 MB
 			details = fmt.Appendf(nil, `{"kerberos":{"messages":["AS-REQ"],"cnames":["user%d%s"]}}`, i%6000, strings.Repeat("p", 150))
 		}
 		if details != nil {
@@ -201,10 +219,10 @@ func TestSpillDetailsDictionary(t *testing.T) {
 		want = append(want, appendFlowJSON(nil, &fr, details))
 	}
 	if s.file == nil {
-		t.Fatal("the lines stayed in memory: the file is not tested")
+		t.Fatal("the records stayed in memory: the file is not tested")
 	}
-	if s.dictN == 0 || s.dictBytes > spillDictBytes {
-		t.Fatalf("dictionary: %d details, %d bytes", s.dictN, s.dictBytes)
+	if s.dets.n == 0 || s.dets.bytes > spillDictBytes || s.strs.n == 0 || s.strs.bytes > spillStrBytes {
+		t.Fatalf("tables: %d details, %d bytes; %d strings, %d bytes", s.dets.n, s.dets.bytes, s.strs.n, s.strs.bytes)
 	}
 	s.sealed()
 	for round := 0; round < 2; round++ { // read twice: the numbers start over
@@ -220,25 +238,90 @@ func TestSpillDetailsDictionary(t *testing.T) {
 			t.Fatalf("round %d: %d lines of %d, %v", round, n, len(want), err)
 		}
 	}
-	if total := int64(len(bytes.Join(want, []byte("\n")))); s.size > total*9/10 {
-		t.Errorf("written %d bytes for %d of JSON: the dictionary saved less than a tenth", s.size, total)
+	if total := int64(len(bytes.Join(want, []byte("\n")))); s.size > total*2/3 {
+		t.Errorf("written %d bytes for %d of JSON: more than two thirds", s.size, total)
 	}
-	// A damaged line is an error, not a panic.
-	for _, bad := range []string{"{\x01", "{\x01r9}", "{\x01d5:ab}", "{\x01x1}", "{\x01d99999999999999999999:}"} {
-		if _, err := (&spill{}).expand([]byte(bad)); err == nil {
-			t.Errorf("%q: no error", bad)
+}
+
+// TestSpillDamagedRecords: a damaged record is an error, not a panic, however it is cut or
+// changed.
+func TestSpillDamagedRecords(t *testing.T) {
+	s := &spill{}
+	fr := spillSample()
+	s.add(&fr, []byte(`{"notes":["n"]}`))
+	first := int(s.size)
+	s.add(&fr, []byte(`{"notes":["n"]}`)) // numbered, then named
+	good := bytes.Clone(s.mem.Bytes())
+	for cut := 1; cut < len(good); cut++ {
+		s.mem.Reset()
+		s.mem.Write(good[:cut])
+		if err := s.eachRecord(func(*flowRecord) error { return nil }); err == nil && cut != first {
+			t.Errorf("cut at %d of %d: no error", cut, len(good))
+		}
+	}
+	for _, bad := range [][]byte{{1, 0x80}, {2, 0xff, 0}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}} {
+		s.mem.Reset()
+		s.mem.Write(bad)
+		if err := s.eachRecord(func(*flowRecord) error { return nil }); err == nil {
+			t.Errorf("%x: no error", bad)
 		}
 	}
 }
 
-// FuzzSpillExpand: any line read back from the spill gives a line or an error, no panic.
-func FuzzSpillExpand(f *testing.F) {
-	for _, c := range []string{"{\x01d2:{}}", "{\x01r0}", "{\x01d5:ab}", "plain"} {
-		f.Add([]byte(c))
+// spillSample is a report line with every part a record can hold.
+func spillSample() FlowReport {
+	return FlowReport{Transport: "udp", Client: netip.MustParseAddr("fe80::1"), ClientPort: 65535,
+		Server: netip.MustParseAddr("10.0.0.2"), ServerPort: 135, Service: "msrpc", Outcome: "icmp-unreachable",
+		Packets: 1 << 40, Bytes: 1 << 50, First: time.Unix(-5, 7).UTC(), Last: time.Unix(1<<33, 999999999).UTC(),
+		RPCInterface: "ICertPassage", FirstFrame: 1 << 31, Capture: "client.pcapng", PacketsToSrv: 3, PacketsToCli: 4,
+		BytesToSrv: 5, BytesToCli: 6, SYNs: 2, End: "reset",
+		ICMP:          &ICMPReport{Type: 3, Code: 13, Name: "administratively prohibited", From: netip.MustParseAddr("10.9.9.9"), Frame: 12, Firewall: true},
+		RPCAssignedBy: &AssignmentRef{Frame: 9, Time: time.Unix(100, 5).UTC(), Via: "epm"},
+		RPCMismatch:   "bound ICertRequestD", LostAt: "between", Summary: "ICMP 3/13",
+		Where:   &FlowWhere{SeenAt: []string{"client"}, Points: []PointCount{{Point: "client", ToSrv: 1}}, Why: "why"},
+		Details: &Details{Notes: []string{"n"}}}
+}
+
+// TestSpillRecordIsTheReportLine: every part of a report line comes back from its record,
+// as the JSON line and as the FlowReport (CSV's path).
+func TestSpillRecordIsTheReportLine(t *testing.T) {
+	full := spillSample()
+	cases := []FlowReport{full, {}, {Transport: "tcp", Client: netip.MustParseAddr("::ffff:10.0.0.1")}}
+	s := &spill{}
+	for i := range cases {
+		s.add(&cases[i], nil)
 	}
-	f.Fuzz(func(t *testing.T, line []byte) {
-		s := &spill{read: []string{`{"a":1}`}}
-		s.expand(line)
+	rep := &Report{spill: s, Flows: make([]FlowReport, 0)}
+	i := 0
+	err := rep.eachFlow(func(fr *FlowReport) error {
+		got, _ := json.Marshal(fr)
+		want, _ := json.Marshal(&cases[i])
+		if !bytes.Equal(got, want) {
+			t.Errorf("flow %d:\n got %s\nwant %s", i, got, want)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(cases) {
+		t.Fatalf("%d flows read of %d: %v", i, len(cases), err)
+	}
+}
+
+// FuzzSpillRecord: any bytes read back as a record give a flow or an error, no panic.
+func FuzzSpillRecord(f *testing.F) {
+	s := &spill{}
+	fr := spillSample()
+	f.Add(s.encodeFlow(nil, &fr, nil))
+	f.Add(s.encodeFlow(nil, &fr, nil))
+	f.Add([]byte{0, 1, 0x80})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := &spill{}
+		r.strs.read = []string{"tcp"}
+		r.dets.readRaw = [][]byte{[]byte(`{}`)}
+		var rec flowRecord
+		if r.decodeFlow(body, &rec) == nil {
+			appendFlowJSON(nil, &rec.fr, rec.details)
+		}
 	})
 }
 

@@ -205,23 +205,11 @@ func (r *Report) eachFlowLine(fn func([]byte) error) error {
 		}
 		return nil
 	}
-	if err := r.spill.flush(); err != nil {
-		return fmt.Errorf("the flows written aside: %v", err)
-	}
-	sc := bufio.NewScanner(r.spill.reader())
-	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
-	r.spill.read = r.spill.read[:0]
-	defer func() { r.spill.read = nil }()
-	for sc.Scan() {
-		line, err := r.spill.expand(sc.Bytes())
-		if err != nil {
-			return err
-		}
-		if err := fn(line); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
+	var b []byte
+	return r.spill.eachRecord(func(rec *flowRecord) error {
+		b = appendFlowJSON(b[:0], &rec.fr, rec.details)
+		return fn(b)
+	})
 }
 
 // allFlowsKept reports whether Flows holds every flow (in the order they started), as it
@@ -242,12 +230,14 @@ func (r *Report) eachFlow(fn func(*FlowReport) error) error {
 		}
 		return nil
 	}
-	return r.eachFlowLine(func(line []byte) error {
-		var fr FlowReport
-		if err := json.Unmarshal(line, &fr); err != nil {
-			return err
+	return r.spill.eachRecord(func(rec *flowRecord) error {
+		if len(rec.details) > 0 {
+			rec.fr.Details = &Details{}
+			if err := json.Unmarshal(rec.details, rec.fr.Details); err != nil {
+				return err
+			}
 		}
-		return fn(&fr)
+		return fn(&rec.fr)
 	})
 }
 
