@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -41,17 +42,35 @@ func TestAppendFlowJSONMatchesEncodingJSON(t *testing.T) {
 		t.Fatalf("only %d flows compared", n)
 	}
 	s.sealed()
-	i := 0
-	err := (&Report{spill: s}).eachFlowLine(func(line []byte) error {
-		if !bytes.Equal(line, lines[i]) {
-			t.Fatalf("flow %d read back:\n got %s\nwant %s", i, line, lines[i])
+	got, err := spillLines(&Report{spill: s})
+	if err != nil || len(got) != n {
+		t.Fatalf("%d flows read back of %d: %v", len(got), n, err)
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], lines[i]) {
+			t.Fatalf("flow %d read back:\n got %s\nwant %s", i, got[i], lines[i])
 		}
-		i++
+	}
+}
+
+// spillLines returns the report's flow lines as eachFlowLines gives them, checking that the
+// chunks hold the lines they say.
+func spillLines(r *Report) ([][]byte, error) {
+	var lines [][]byte
+	err := r.eachFlowLines("\n", func(chunk []byte, n int) error {
+		if len(chunk) == 0 || chunk[0] != '\n' {
+			return fmt.Errorf("a chunk without the prefix: %.40q", chunk)
+		}
+		split := bytes.Split(chunk[1:], []byte("\n"))
+		if len(split) != n || n > spillBatchRecords {
+			return fmt.Errorf("a chunk of %d lines said %d", len(split), n)
+		}
+		for _, l := range split {
+			lines = append(lines, bytes.Clone(l))
+		}
 		return nil
 	})
-	if err != nil || i != n {
-		t.Fatalf("%d flows read back of %d: %v", i, n, err)
-	}
+	return lines, err
 }
 
 // TestWriteJSONIsTheReport: the report written field by field is the Report as
@@ -226,16 +245,14 @@ func TestSpillDetailsDictionary(t *testing.T) {
 	}
 	s.sealed()
 	for round := 0; round < 2; round++ { // read twice: the numbers start over
-		n := 0
-		err := (&Report{spill: s}).eachFlowLine(func(line []byte) error {
-			if n >= len(want) || !bytes.Equal(line, want[n]) {
-				t.Fatalf("round %d line %d:\n got %s", round, n, line)
+		got, err := spillLines(&Report{spill: s})
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("round %d: %d lines of %d, %v", round, len(got), len(want), err)
+		}
+		for n := range got {
+			if !bytes.Equal(got[n], want[n]) {
+				t.Fatalf("round %d line %d:\n got %s", round, n, got[n])
 			}
-			n++
-			return nil
-		})
-		if err != nil || n != len(want) {
-			t.Fatalf("round %d: %d lines of %d, %v", round, n, len(want), err)
 		}
 	}
 	if total := int64(len(bytes.Join(want, []byte("\n")))); s.size > total*2/3 {
@@ -257,6 +274,27 @@ func TestSpillDamagedRecords(t *testing.T) {
 		s.mem.Write(good[:cut])
 		if err := s.eachRecord(func(*flowRecord) error { return nil }); err == nil && cut != first {
 			t.Errorf("cut at %d of %d: no error", cut, len(good))
+		}
+		if _, err := spillLines(&Report{spill: s, Flows: []FlowReport{}}); err == nil && cut != first {
+			t.Errorf("cut at %d of %d: no error from the lines", cut, len(good))
+		}
+	}
+	// The writer's error stops the reading, wherever it comes.
+	s = &spill{}
+	for i := 0; i < 5000; i++ {
+		s.add(&fr, nil)
+	}
+	stop := errors.New("stop")
+	for _, at := range []int{1, 2, 5} {
+		chunks := 0
+		err := (&Report{spill: s}).eachFlowLines(",", func([]byte, int) error {
+			if chunks++; chunks == at {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || chunks != at {
+			t.Errorf("stop at chunk %d: %v after %d chunks", at, err, chunks)
 		}
 	}
 	for _, bad := range [][]byte{{1, 0x80}, {2, 0xff, 0}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}} {

@@ -80,13 +80,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	jw.key("flows")
 	n := 0
 	jw.w.WriteByte('[')
-	err := r.eachFlowLine(func(line []byte) error {
-		if n > 0 {
-			jw.w.WriteByte(',')
+	err := r.eachFlowLines(",\n    ", func(chunk []byte, lines int) error {
+		if n == 0 {
+			chunk = chunk[1:] // no comma before the first
 		}
-		n++
-		jw.w.WriteString("\n    ")
-		_, err := jw.w.Write(line)
+		n += lines
+		_, err := jw.w.Write(chunk)
 		return err
 	})
 	if err != nil {
@@ -192,24 +191,24 @@ func writeJSONArrayWith[T any](j *jsonWriter, name string, list []T, omitEmpty b
 	j.w.WriteByte(']')
 }
 
-// eachFlowLine calls fn with the JSON of every flow (compact, no newline), from the spill
-// of a streaming analysis or from Flows.
-func (r *Report) eachFlowLine(fn func([]byte) error) error {
-	if r.allFlowsKept() {
-		var b []byte
-		for i := range r.Flows {
-			b = appendFlowJSON(b[:0], &r.Flows[i], nil)
-			if err := fn(b); err != nil {
-				return err
-			}
-		}
-		return nil
+// eachFlowLines calls fn with the JSON lines of every flow (compact, each after prefix) in
+// chunks of several lines, in order, from the spill of a streaming analysis or from Flows.
+func (r *Report) eachFlowLines(prefix string, fn func(chunk []byte, lines int) error) error {
+	if !r.allFlowsKept() {
+		return r.spill.eachJSON(prefix, fn)
 	}
 	var b []byte
-	return r.spill.eachRecord(func(rec *flowRecord) error {
-		b = appendFlowJSON(b[:0], &rec.fr, rec.details)
-		return fn(b)
-	})
+	for i := range r.Flows {
+		b = append(b, prefix...)
+		b = appendFlowJSON(b, &r.Flows[i], nil)
+		if (i+1)%spillBatchRecords == 0 || i == len(r.Flows)-1 {
+			if err := fn(b, (i%spillBatchRecords)+1); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	return nil
 }
 
 // allFlowsKept reports whether Flows holds every flow (in the order they started), as it

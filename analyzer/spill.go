@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -406,9 +407,9 @@ func (s *spill) flush() error {
 	return nil
 }
 
-// eachRecord reads the records from the start, in the order written, calling fn with each
-// (valid until fn returns).
-func (s *spill) eachRecord(fn func(*flowRecord) error) error {
+// eachBody reads the records' bodies from the start, in the order written, calling fn with
+// each (valid until fn returns).
+func (s *spill) eachBody(fn func([]byte) error) error {
 	if err := s.flush(); err != nil {
 		return fmt.Errorf("the flows written aside: %v", err)
 	}
@@ -417,10 +418,7 @@ func (s *spill) eachRecord(fn func(*flowRecord) error) error {
 		src = bufio.NewReaderSize(io.NewSectionReader(s.file, 0, s.size), 1<<20)
 	}
 	br := src.(io.ByteReader)
-	s.strs.read, s.dets.readRaw = s.strs.read[:0], s.dets.readRaw[:0]
-	defer func() { s.strs.read, s.dets.readRaw = nil, nil }()
 	var body []byte
-	rec := &flowRecord{}
 	for {
 		n, err := binary.ReadUvarint(br)
 		if err == io.EOF {
@@ -436,14 +434,133 @@ func (s *spill) eachRecord(fn func(*flowRecord) error) error {
 		if _, err := io.ReadFull(src, body); err != nil {
 			return errSpillDamaged
 		}
-		if err := s.decodeFlow(body, rec); err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
+		if err := fn(body); err != nil {
 			return err
 		}
 	}
 }
+
+// reading starts a reading of the records (the tables' numbers start over) and returns
+// what ends it.
+func (s *spill) reading() func() {
+	s.strs.read, s.dets.readRaw = s.strs.read[:0], s.dets.readRaw[:0]
+	return func() { s.strs.read, s.dets.readRaw = nil, nil }
+}
+
+// eachRecord reads the records from the start, in the order written, calling fn with each
+// (valid until fn returns).
+func (s *spill) eachRecord(fn func(*flowRecord) error) error {
+	defer s.reading()()
+	rec := &flowRecord{}
+	return s.eachBody(func(body []byte) error {
+		if err := s.decodeFlow(body, rec); err != nil {
+			return err
+		}
+		return fn(rec)
+	})
+}
+
+// spillBatch is a run of records read back, made into JSON lines on its own.
+type spillBatch struct {
+	body []byte // the records' bodies, one after the other
+	ends []int  // where each ends in body
+	recs []flowRecord
+	err  error // a damaged record: the batch is not written
+	out  []byte
+	done chan struct{}
+}
+
+const spillBatchRecords = 256
+
+// eachJSON calls fn, in the order written, with the records' JSON lines (each after prefix)
+// in chunks of up to spillBatchRecords lines. One goroutine reads and decodes the records in
+// order (the tables number values as they come); the JSON, the costly part, is made on
+// several, a batch each.
+func (s *spill) eachJSON(prefix string, fn func(chunk []byte, lines int) error) error {
+	defer s.reading()()
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	batches := workers + 2
+	free := make(chan *spillBatch, batches)
+	for range batches {
+		free <- &spillBatch{recs: make([]flowRecord, spillBatchRecords), done: make(chan struct{}, 1)}
+	}
+	work := make(chan *spillBatch, batches)
+	order := make(chan *spillBatch, batches)
+	quit := make(chan struct{})
+	var readErr error
+	go func() { // the reader
+		defer close(order)
+		defer close(work)
+		b := <-free
+		send := func() bool {
+			start := 0
+			b.err = nil
+			for i, end := range b.ends { // the details point into the batch's own bodies
+				if b.err = s.decodeFlow(b.body[start:end], &b.recs[i]); b.err != nil {
+					break
+				}
+				start = end
+			}
+			order <- b // never blocks: there are no more batches than room
+			work <- b
+			if b.err != nil {
+				return false
+			}
+			select {
+			case <-quit:
+				return false
+			case b = <-free:
+				b.body, b.ends = b.body[:0], b.ends[:0]
+				return true
+			}
+		}
+		readErr = s.eachBody(func(body []byte) error {
+			b.body = append(b.body, body...)
+			b.ends = append(b.ends, len(b.body))
+			if len(b.ends) == spillBatchRecords && !send() {
+				return errSpillStopped
+			}
+			return nil
+		})
+		if readErr == nil && len(b.ends) > 0 {
+			send()
+		}
+	}()
+	for range workers {
+		go func() {
+			for b := range work {
+				b.out = b.out[:0]
+				for i := range b.ends {
+					if b.err != nil {
+						break
+					}
+					b.out = append(b.out, prefix...)
+					b.out = appendFlowJSON(b.out, &b.recs[i].fr, b.recs[i].details)
+				}
+				b.done <- struct{}{}
+			}
+		}()
+	}
+	var err error
+	for b := range order {
+		<-b.done
+		if err == nil {
+			if err = b.err; err == nil {
+				err = fn(b.out, len(b.ends))
+			}
+			if err != nil {
+				close(quit) // the reader stops; the batches under way are let go
+			}
+		}
+		free <- b
+	}
+	if err == nil && readErr != errSpillStopped {
+		err = readErr
+	}
+	return err
+}
+
+var errSpillStopped = errors.New("stopped")
 
 // Close releases what the report holds outside memory (the temporary file of the spill).
 // The report can still be used, without its flow lines.
