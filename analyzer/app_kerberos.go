@@ -42,7 +42,7 @@ func (h *kerberosHandler) feed(c *appCtx, dir int, data []byte) int {
 
 func (h *kerberosHandler) message(c *appCtx, b []byte) {
 	m := &c.a.scratch.kerberos
-	if err := kerberos.ParseInto(m, b); err != nil {
+	if err := kerberos.ParseBriefInto(m, b); err != nil {
 		c.malformed("kerberos: " + err.Error())
 		return
 	}

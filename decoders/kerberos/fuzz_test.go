@@ -42,6 +42,10 @@ func FuzzParse(f *testing.F) {
 		if (rerr == nil) != (err == nil) {
 			t.Fatalf("ParseInto: %v, Parse: %v", rerr, err)
 		}
+		brief := new(Message)
+		if berr := ParseBriefInto(brief, b); (berr == nil) != (err == nil) {
+			t.Fatalf("ParseBriefInto: %v, Parse: %v", berr, err)
+		}
 		if err != nil {
 			if m != nil {
 				t.Fatal("message with error")
@@ -50,6 +54,16 @@ func FuzzParse(f *testing.F) {
 		}
 		if !sameMessage(reused, m) {
 			t.Fatalf("ParseInto = %+v, Parse = %+v", reused, m)
+		}
+		// The brief decode is the full one without the nested AP-REQ and an error's
+		// METHOD-DATA types, errors included.
+		full := *m
+		full.APReq = nil
+		if full.Type == TypeKRBError {
+			full.PAData = nil
+		}
+		if brief.APReq != nil || !sameMessage(brief, &full) {
+			t.Fatalf("ParseBriefInto = %+v, Parse = %+v", brief, m)
 		}
 		if m.TypeName() == "" || (m.ErrorName() != "" && !m.IsError()) {
 			t.Fatalf("inconsistent message %+v", m)
@@ -110,7 +124,7 @@ func sameMessage(a, b *Message) bool {
 			m.Tickets = nil
 		}
 		m.APReq = nil
-		m.spare, m.names = nil, nil // storage and interned names, not content
+		m.spare, m.names, m.brief = nil, nil, false // storage, interned names, mode: not content
 		return m
 	}
 	if (a.APReq == nil) != (b.APReq == nil) || a.APReq != nil && !sameMessage(a.APReq, b.APReq) {

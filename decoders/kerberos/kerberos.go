@@ -112,6 +112,7 @@ type Message struct {
 
 	spare *Message  // ParseInto's storage for APReq
 	names *interner // ParseInto's strings, shared by the messages it decodes
+	brief bool      // ParseBriefInto's: the parts only a closer look needs are skipped
 }
 
 // interner hands out one string per distinct name: realms and principals repeat from message
@@ -212,11 +213,24 @@ func Parse(b []byte) (*Message, error) {
 // ParseInto is Parse into a Message the caller reuses, for a hot path that reads many:
 // m is overwritten (its lists reused), and what it holds is valid until the next call with m.
 func ParseInto(m *Message, b []byte) error {
+	return parseReused(m, b, false)
+}
+
+// ParseBriefInto is ParseInto without two parts a summary of the exchange does not need,
+// and that cost as much as the rest: the AP-REQ inside a TGS-REQ's PA-TGS-REQ (APReq stays
+// nil) and the PA-DATA types of a KRB-ERROR's METHOD-DATA e-data (PAData stays empty; EData
+// is set). Everything else, errors included, is what ParseInto gives.
+func ParseBriefInto(m *Message, b []byte) error {
+	return parseReused(m, b, true)
+}
+
+func parseReused(m *Message, b []byte, brief bool) error {
 	m.reset()
 	if m.names == nil {
 		m.names = &interner{t: intern.Table{Max: maxInterned, MaxLen: maxInternedLen}}
 	}
-	return parseInto(m, b, true)
+	m.brief = brief
+	return parseInto(m, b, !brief)
 }
 
 func (m *Message) reset() {
@@ -834,7 +848,9 @@ func (m *Message) parseError(v []byte) error {
 				return perr("e-data", ber.ErrUnexpected)
 			}
 			m.EData = in.Value
-			m.methodData(in.Value)
+			if !m.brief {
+				m.methodData(in.Value)
+			}
 		}
 	}
 	if seen != 7 {
