@@ -29,14 +29,20 @@ type filterWriter struct {
 	full  bool // out reached MaxFilterLen: later text is dropped
 	nodes int
 	s     *SearchRequest
+	a     *msgAlloc
 }
 
-func renderFilter(f ber.Element, s *SearchRequest) error {
-	w := filterWriter{out: make([]byte, 0, 64), s: s}
-	if err := w.filter(f, 0); err != nil {
+func renderFilter(f ber.Element, s *SearchRequest, a *msgAlloc) error {
+	w := filterWriter{out: a.filter[:0], s: s, a: a}
+	if cap(w.out) == 0 {
+		w.out = make([]byte, 0, 64)
+	}
+	err := w.filter(f, 0)
+	a.filter = w.out[:0] // a Decoder's scratch for the next
+	if err != nil {
 		return err
 	}
-	s.Filter = string(w.out)
+	s.Filter = a.names.String(w.out)
 	if w.full {
 		s.FilterTruncated = true
 		s.Filter += "..."
@@ -306,15 +312,15 @@ func (w *filterWriter) locator(attr, val []byte) bool {
 		}
 	case strings.EqualFold(string(attr), "DnsDomain"):
 		if w.s.DnsDomain == "" {
-			w.s.DnsDomain = boundString(val, 255)
+			w.s.DnsDomain = w.a.str(val, 255)
 		}
 	case strings.EqualFold(string(attr), "Host"):
 		if w.s.Host == "" {
-			w.s.Host = boundString(val, 255)
+			w.s.Host = w.a.str(val, 255)
 		}
 	case strings.EqualFold(string(attr), "User"):
 		if w.s.User == "" {
-			w.s.User = boundString(val, 255)
+			w.s.User = w.a.str(val, 255)
 		}
 	}
 	return false

@@ -99,6 +99,7 @@ func exercise(t *testing.T, b []byte) {
 	}
 	// A Decoder that parsed other bytes before gives what Parse gives.
 	var d Decoder
+	d.Parse(reuseSearch)
 	d.Parse(reuseSeed)
 	if dm, derr := d.Parse(b); (derr == nil) != (err == nil) || err == nil && !reflect.DeepEqual(dm, m) {
 		t.Fatalf("Decoder.Parse = %+v, %v; Parse = %+v, %v", dm, derr, m, err)
@@ -177,8 +178,13 @@ func FuzzSASL(f *testing.F) {
 	})
 }
 
-// reuseSeed is a search request (with a filter, no attributes), parsed before the fuzzed bytes
-// to check that a Decoder's reused storage leaks nothing into the next message.
+// reuseSearch (a search with a base, a filter and attributes), then reuseSeed (a search
+// with a filter, no attributes) are parsed before the fuzzed bytes, to check that a
+// Decoder's reused storage (strings, the filter's text, the attributes' room) leaks nothing
+// into the next message.
+var reuseSearch = msg(8, tlv(0x63, str("CN=Configuration,DC=x"), enum(2), enum(0), i1(0), i1(0), []byte{0x01, 0x01, 0x00},
+	tlv(0xa3, str("objectClass"), str("pKIEnrollmentService")), tlv(0x30, str("cn"), str("dNSHostName"), str("certificateTemplates"))))
+
 var reuseSeed = []byte{0x30, 0x25, 0x02, 0x01, 0x07, 0x63, 0x20, 0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00,
 	0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b, 'o', 'b', 'j', 'e', 'c', 't', 'c', 'l', 'a', 's', 's',
 	0x30, 0x00}

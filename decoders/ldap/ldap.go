@@ -15,6 +15,7 @@ package ldap
 
 import (
 	"errors"
+	"github.com/adcsflow/adcsflow/decoders/intern"
 	"unicode/utf8"
 
 	"github.com/adcsflow/adcsflow/decoders/ber"
@@ -250,7 +251,19 @@ type msgAlloc struct {
 	b BindRequest
 	s SearchRequest
 	r Result
+	// A Decoder's, kept from message to message: the strings it handed out (the DNs,
+	// attributes and filters of one message are mostly those of the last), the filter's
+	// text and the room for a search's attributes.
+	names  *intern.Table
+	filter []byte
+	attrs  []string
 }
+
+// Bounds of a Decoder's string table: 4,096 strings of up to 256 bytes.
+const (
+	maxInterned    = 4096
+	maxInternedLen = 256
+)
 
 // Parse decodes exactly one LDAPMessage. b must hold the whole message and nothing after
 // it: on a stream use Frame to find its length, in a UDP datagram (which may carry several,
@@ -262,11 +275,17 @@ func Parse(b []byte) (*Message, error) {
 // A Decoder parses messages into storage it reuses, for a hot path that reads many: the
 // Message a call returns is only valid until the next call on the same Decoder. The zero
 // value is ready to use.
-type Decoder struct{ a msgAlloc }
+type Decoder struct {
+	a     msgAlloc
+	names intern.Table
+}
 
 // Parse is Parse into the Decoder's storage.
 func (d *Decoder) Parse(b []byte) (*Message, error) {
-	d.a = msgAlloc{}
+	if d.names.Max == 0 {
+		d.names = intern.Table{Max: maxInterned, MaxLen: maxInternedLen}
+	}
+	d.a = msgAlloc{names: &d.names, filter: d.a.filter[:0], attrs: d.a.attrs[:0]}
 	return parse(b, &d.a)
 }
 
@@ -327,14 +346,14 @@ func parse(b []byte, a *msgAlloc) (*Message, error) {
 	if o.hasResult() {
 		a.r = Result{}
 		m.Result = &a.r
-		if v, err = parseResult(v, m); err != nil {
+		if v, err = parseResult(v, m, a); err != nil {
 			return nil, perr(o.String(), err)
 		}
 	}
 	switch o {
 	case OpBindRequest:
 		m.Bind = &a.b
-		err = parseBind(v, m.Bind)
+		err = parseBind(v, m.Bind, a)
 	case OpBindResponse:
 		// serverSaslCreds [7] OCTET STRING OPTIONAL
 		if len(v) > 0 {
@@ -349,33 +368,33 @@ func parse(b []byte, a *msgAlloc) (*Message, error) {
 		}
 	case OpSearchRequest:
 		m.Search = &a.s
-		err = parseSearch(v, m.Search)
+		err = parseSearch(v, m.Search, a)
 	case OpSearchResEntry, OpModifyRequest, OpAddRequest, OpModDNRequest, OpCompareRequest:
 		var e ber.Element
 		if e, _, err = prim(v, ber.TagOctetString); err == nil {
-			m.DN = boundString(e.Value, MaxDNLen)
+			m.DN = a.str(e.Value, MaxDNLen)
 		}
 	case OpDelRequest:
-		m.DN = boundString(v, MaxDNLen)
+		m.DN = a.str(v, MaxDNLen)
 	case OpAbandonRequest:
 		var n int64
 		if n, err = ber.Int(v); err == nil && (n < 0 || n > maxMessageIDValue) {
 			err = ErrMessageID
 		}
 	case OpSearchResRef:
-		m.Referrals, err = parseURIs(v)
+		m.Referrals, err = parseURIs(v, a)
 	case OpExtendedReq:
 		// requestName [0] LDAPOID, requestValue [1] OCTET STRING OPTIONAL
 		var e ber.Element
 		if e, _, err = ber.Expect(v, ber.ClassContext, 0); err == nil {
-			m.OID = boundString(e.Value, maxOIDLen)
+			m.OID = a.str(e.Value, maxOIDLen)
 		}
 	case OpExtendedResp:
 		// responseName [10] LDAPOID OPTIONAL, responseValue [11] OCTET STRING OPTIONAL
 		if len(v) > 0 {
 			var e ber.Element
 			if e, _, err = ber.Read(v); err == nil && e.Is(ber.ClassContext, 10) {
-				m.OID = boundString(e.Value, maxOIDLen)
+				m.OID = a.str(e.Value, maxOIDLen)
 			}
 		}
 	case OpIntermediateResponse:
@@ -383,7 +402,7 @@ func parse(b []byte, a *msgAlloc) (*Message, error) {
 		if len(v) > 0 {
 			var e ber.Element
 			if e, _, err = ber.Read(v); err == nil && e.Is(ber.ClassContext, 0) {
-				m.OID = boundString(e.Value, maxOIDLen)
+				m.OID = a.str(e.Value, maxOIDLen)
 			}
 		}
 	}
@@ -427,7 +446,7 @@ func each(b []byte, max int, parse func([]byte) (*Message, error), fn func(*Mess
 
 // parseResult reads resultCode, matchedDN, diagnosticMessage and the optional referral
 // [3], and returns what follows them.
-func parseResult(v []byte, m *Message) ([]byte, error) {
+func parseResult(v []byte, m *Message, a *msgAlloc) ([]byte, error) {
 	r := m.Result
 	e, v, err := prim(v, ber.TagEnumerated)
 	if err != nil {
@@ -444,18 +463,18 @@ func parseResult(v []byte, m *Message) ([]byte, error) {
 	if e, v, err = prim(v, ber.TagOctetString); err != nil {
 		return nil, err
 	}
-	r.MatchedDN = boundString(e.Value, MaxDNLen)
+	r.MatchedDN = a.str(e.Value, MaxDNLen)
 	if e, v, err = prim(v, ber.TagOctetString); err != nil {
 		return nil, err
 	}
-	r.DiagnosticMessage = boundString(e.Value, MaxDiagnosticLen)
+	r.DiagnosticMessage = a.str(e.Value, MaxDiagnosticLen)
 	if len(v) > 0 {
 		e, rest, err := ber.Read(v)
 		if err != nil {
 			return nil, err
 		}
 		if e.Is(ber.ClassContext, 3) {
-			if m.Referrals, err = parseURIs(e.Value); err != nil {
+			if m.Referrals, err = parseURIs(e.Value, a); err != nil {
 				return nil, err
 			}
 			v = rest
@@ -465,7 +484,7 @@ func parseResult(v []byte, m *Message) ([]byte, error) {
 }
 
 // parseURIs reads SEQUENCE OF URI contents (searchResRef, Referral).
-func parseURIs(v []byte) ([]string, error) {
+func parseURIs(v []byte, a *msgAlloc) ([]string, error) {
 	var out []string
 	for len(v) > 0 {
 		e, rest, err := prim(v, ber.TagOctetString)
@@ -473,14 +492,14 @@ func parseURIs(v []byte) ([]string, error) {
 			return out, err
 		}
 		if len(out) < MaxReferrals {
-			out = append(out, boundString(e.Value, MaxReferralLen))
+			out = append(out, a.str(e.Value, MaxReferralLen))
 		}
 		v = rest
 	}
 	return out, nil
 }
 
-func parseBind(v []byte, b *BindRequest) error {
+func parseBind(v []byte, b *BindRequest, a *msgAlloc) error {
 	n, v, err := readInt(v)
 	if err != nil {
 		return err
@@ -493,7 +512,7 @@ func parseBind(v []byte, b *BindRequest) error {
 	if err != nil {
 		return err
 	}
-	b.Name = boundString(e.Value, MaxDNLen)
+	b.Name = a.str(e.Value, MaxDNLen)
 	auth, _, err := ber.Read(v)
 	if err != nil {
 		return err
@@ -511,7 +530,7 @@ func parseBind(v []byte, b *BindRequest) error {
 		if err != nil {
 			return err
 		}
-		b.Mechanism = boundString(mech.Value, maxMechanismLen)
+		b.Mechanism = a.str(mech.Value, maxMechanismLen)
 		b.HasCredentials = len(rest) > 0
 	case 9, 10, 11: // Microsoft sicilyPackageDiscovery, sicilyNegotiate, sicilyResponse
 		b.Mechanism = "NTLM"
@@ -520,12 +539,12 @@ func parseBind(v []byte, b *BindRequest) error {
 	return nil
 }
 
-func parseSearch(v []byte, s *SearchRequest) error {
+func parseSearch(v []byte, s *SearchRequest, a *msgAlloc) error {
 	e, v, err := prim(v, ber.TagOctetString)
 	if err != nil {
 		return err
 	}
-	s.BaseObject = boundString(e.Value, MaxDNLen)
+	s.BaseObject = a.str(e.Value, MaxDNLen)
 	var n int64
 	if n, v, err = readEnum(v); err != nil {
 		return err
@@ -552,7 +571,7 @@ func parseSearch(v []byte, s *SearchRequest) error {
 	if err != nil {
 		return err
 	}
-	if err := renderFilter(f, s); err != nil {
+	if err := renderFilter(f, s, a); err != nil {
 		return err
 	}
 	if e, _, err = seq(v); err != nil {
@@ -560,19 +579,25 @@ func parseSearch(v []byte, s *SearchRequest) error {
 	}
 	av := e.Value
 	for len(av) > 0 {
-		a, rest, err := prim(av, ber.TagOctetString)
+		e, rest, err := prim(av, ber.TagOctetString)
 		if err != nil {
 			return err
 		}
 		if len(s.Attributes) < MaxAttributes {
 			if s.Attributes == nil {
-				s.Attributes = make([]string, 0, 4)
+				s.Attributes = a.attrs[:0]
+				if cap(s.Attributes) == 0 {
+					s.Attributes = make([]string, 0, 4)
+				}
 			}
-			s.Attributes = append(s.Attributes, boundString(a.Value, MaxAttributeLen))
+			s.Attributes = append(s.Attributes, a.str(e.Value, MaxAttributeLen))
 		} else {
 			s.AttributesTruncated = true
 		}
 		av = rest
+	}
+	if a.names != nil && s.Attributes != nil {
+		a.attrs = s.Attributes // the room, for the Decoder's next search
 	}
 	return nil
 }
@@ -595,8 +620,9 @@ func readEnum(v []byte) (int64, []byte, error) {
 	return n, rest, err
 }
 
-// boundString copies at most max bytes of b, cutting at a UTF-8 character boundary.
-func boundString(b []byte, max int) string {
+// str returns at most max bytes of b as a string, cut at a UTF-8 character boundary (from
+// the Decoder's table when there is one).
+func (a *msgAlloc) str(b []byte, max int) string {
 	if len(b) > max {
 		i := max
 		for i > 0 && i > max-utf8.UTFMax && !utf8.RuneStart(b[i]) {
@@ -604,7 +630,7 @@ func boundString(b []byte, max int) string {
 		}
 		b = b[:i]
 	}
-	return string(b)
+	return a.names.String(b)
 }
 
 // prim reads a universal primitive element with the given tag. RFC 4511 section 5.1: octet

@@ -3,6 +3,7 @@ package ldap
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -471,5 +472,32 @@ func TestSASLHandBuilt(t *testing.T) {
 		if LooksLikeSASLWrapped(b) {
 			t.Errorf("%s: taken for SASL", name)
 		}
+	}
+}
+
+// TestDecoderReusesItsStorage: a Decoder reading again what it read before allocates nothing:
+// the names, the filter's text and the attributes come from its own storage (strings that
+// repeat are made once), and the message is the one Parse gives.
+func TestDecoderReusesItsStorage(t *testing.T) {
+	var d Decoder
+	msgs := [][]byte{reuseSearch, msg(3, tlv(0x60, i1(3), str("CN=svc,DC=x"), tlv(0x80, []byte("pw")))),
+		msg(3, tlv(0x61, enum(49), str(""), str("80090308: LdapErr: DSID-0C09050F")))}
+	for _, b := range msgs {
+		want, err := Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Parse(b)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decoder.Parse = %+v, %v; Parse = %+v", got, err, want)
+		}
+	}
+	n := testing.AllocsPerRun(20, func() {
+		for _, b := range msgs {
+			d.Parse(b)
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations reading the same messages again", n)
 	}
 }
