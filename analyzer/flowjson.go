@@ -113,6 +113,15 @@ func appendJSONValue(b []byte, key string, present bool, v any) []byte {
 	return append(append(b, key...), js...)
 }
 
+// jsonSafe tells the bytes a JSON string holds as they are: ASCII but the control
+// characters, the quote, the backslash and what encoding/json escapes for HTML (<, >, &).
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString quotes s as encoding/json does: ", \\ and control characters escaped,
 // the HTML characters <, > and & as \u003c \u003e \u0026, invalid UTF-8 as \ufffd, and
 // U+2028 and U+2029 escaped (TestAppendJSONStringIsEncodingJSON, FuzzAppendJSONString).
@@ -122,11 +131,11 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonSafe[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
