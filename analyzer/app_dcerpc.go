@@ -132,12 +132,46 @@ func (h *smbHandler) feed(c *appCtx, dir int, data []byte) int {
 // rpcConn is the state of one DCE/RPC association: presentation contexts, binds awaiting
 // their ack, calls awaiting their response.
 type rpcConn struct {
-	// The accepted presentation contexts and the binds awaiting their answer: a few each,
-	// kept in slices (maps cost an allocation or two per connection).
+	// The accepted presentation contexts, the binds awaiting their answer and the calls
+	// awaiting their response: a few each, kept in slices (maps cost an allocation or two
+	// per connection, and an entry one more).
 	ctx   []rpcCtxEntry
 	binds []rpcPendingBind
-	calls map[uint32]*rpcCall
+	calls []rpcCallEntry
 	asm   dcerpc.CallAssembler
+}
+
+type rpcCallEntry struct {
+	id uint32
+	rpcCall
+}
+
+// call returns the call awaiting its response (valid until calls changes), or nil.
+func (r *rpcConn) call(id uint32) *rpcCall {
+	for i := range r.calls {
+		if r.calls[i].id == id {
+			return &r.calls[i].rpcCall
+		}
+	}
+	return nil
+}
+
+// startCall records a call; one with the same id is replaced.
+func (r *rpcConn) startCall(id uint32, call rpcCall) {
+	if c := r.call(id); c != nil {
+		*c = call
+		return
+	}
+	r.calls = append(r.calls, rpcCallEntry{id, call})
+}
+
+func (r *rpcConn) endCall(id uint32) {
+	for i := range r.calls {
+		if r.calls[i].id == id {
+			r.calls = slices.Delete(r.calls, i, i+1)
+			return
+		}
+	}
 }
 
 type rpcCtxEntry struct {
@@ -211,7 +245,7 @@ type rpcCall struct {
 const maxRPCState = 256
 
 func newRPCConn() *rpcConn {
-	return &rpcConn{calls: map[uint32]*rpcCall{}}
+	return &rpcConn{}
 }
 
 func rpcDetails(c *appCtx) *DCERPCDetails {
@@ -268,7 +302,7 @@ func (r *rpcConn) pdu(c *appCtx, dir int, b []byte) {
 		if len(d.Faults) < maxDetailSet {
 			d.Faults = append(d.Faults, RPCFault{Status: dcerpc.StatusHex(p.Status), Name: dcerpc.StatusName(p.Status)})
 		}
-		delete(r.calls, p.CallID)
+		r.endCall(p.CallID)
 	}
 }
 
@@ -329,8 +363,7 @@ func (r *rpcConn) request(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 		if len(r.calls) >= maxRPCState {
 			return
 		}
-		call := &rpcCall{iface: cx.iface, opnum: p.Opnum, frame: c.frame}
-		r.calls[p.CallID] = call
+		r.startCall(p.CallID, rpcCall{iface: cx.iface, opnum: p.Opnum, frame: c.frame})
 		name := ""
 		if ok {
 			name = ifaceName(cx.iface)
@@ -344,7 +377,7 @@ func (r *rpcConn) request(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	if err != nil || !done {
 		return
 	}
-	call := r.calls[p.CallID]
+	call := r.call(p.CallID)
 	if call == nil {
 		return
 	}
@@ -376,15 +409,17 @@ func addCall(d *DCERPCDetails, iface string, opnum uint16, op string) {
 }
 
 func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
-	call := r.calls[p.CallID]
-	if call == nil || p.Encrypted {
+	found := r.call(p.CallID)
+	if found == nil || p.Encrypted {
 		return
 	}
 	stub, done, err := r.asm.Add(p)
 	if err != nil || !done {
 		return
 	}
-	delete(r.calls, p.CallID)
+	callv := *found
+	call := &callv
+	r.endCall(p.CallID)
 	cx, _ := r.context(p.ContextID)
 	enc := dcerpc.EncodingFor(p, cx.transfer)
 	switch {
