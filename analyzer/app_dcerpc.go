@@ -139,6 +139,10 @@ type rpcConn struct {
 	binds []rpcPendingBind
 	calls []rpcCallEntry
 	asm   dcerpc.CallAssembler
+	// The room for a usual connection's, in the one allocation of the connection.
+	ctxRoom  [2]rpcCtxEntry
+	bindRoom [1]rpcPendingBind
+	callRoom [2]rpcCallEntry
 }
 
 type rpcCallEntry struct {
@@ -245,7 +249,9 @@ type rpcCall struct {
 const maxRPCState = 256
 
 func newRPCConn() *rpcConn {
-	return &rpcConn{}
+	r := &rpcConn{}
+	r.ctx, r.binds, r.calls = r.ctxRoom[:0], r.bindRoom[:0], r.callRoom[:0]
+	return r
 }
 
 func rpcDetails(c *appCtx) *DCERPCDetails {
