@@ -133,8 +133,8 @@ func (r *recordReader) byte() byte {
 	return 0
 }
 
-// value reads a value of t, a string (numbered ones are made once, when numbered).
-func (r *recordReader) value(t *spillTable) string {
+// str reads a value of t, a string (numbered ones are made once, when numbered).
+func (r *recordReader) str(t *spillTable) string {
 	kind := r.uvarint()
 	switch {
 	case r.err || kind == 0:
@@ -173,8 +173,6 @@ func (r *recordReader) raw(t *spillTable) []byte {
 	}
 	return v
 }
-
-func (r *recordReader) str(t *spillTable) string { return r.value(t) }
 
 func (r *recordReader) addr() netip.Addr {
 	var a netip.Addr
