@@ -244,7 +244,8 @@ func TestSpillDetailsDictionary(t *testing.T) {
 		t.Fatalf("tables: %d details, %d bytes; %d strings, %d bytes", s.dets.n, s.dets.bytes, s.strs.n, s.strs.bytes)
 	}
 	s.sealed()
-	for round := 0; round < 2; round++ { // read twice: the numbers start over
+	for round := 0; round < 3; round++ { // read again: the numbers start over
+		s.workers = round + 1 // 1: the single-threaded writing; more: the pipeline
 		got, err := spillLines(&Report{spill: s})
 		if err != nil || len(got) != len(want) {
 			t.Fatalf("round %d: %d lines of %d, %v", round, len(got), len(want), err)
@@ -275,8 +276,10 @@ func TestSpillDamagedRecords(t *testing.T) {
 		if err := s.eachRecord(func(*flowRecord) error { return nil }); err == nil && cut != first {
 			t.Errorf("cut at %d of %d: no error", cut, len(good))
 		}
-		if _, err := spillLines(&Report{spill: s, Flows: []FlowReport{}}); err == nil && cut != first {
-			t.Errorf("cut at %d of %d: no error from the lines", cut, len(good))
+		for s.workers = 1; s.workers <= 2; s.workers++ {
+			if _, err := spillLines(&Report{spill: s, Flows: []FlowReport{}}); err == nil && cut != first {
+				t.Errorf("cut at %d of %d, %d workers: no error from the lines", cut, len(good), s.workers)
+			}
 		}
 	}
 	// The writer's error stops the reading, wherever it comes.
@@ -286,15 +289,17 @@ func TestSpillDamagedRecords(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	for _, at := range []int{1, 2, 5} {
-		chunks := 0
-		err := (&Report{spill: s}).eachFlowLines(",", func([]byte, int) error {
-			if chunks++; chunks == at {
-				return stop
+		for s.workers = 1; s.workers <= 2; s.workers++ {
+			chunks := 0
+			err := (&Report{spill: s}).eachFlowLines(",", func([]byte, int) error {
+				if chunks++; chunks == at {
+					return stop
+				}
+				return nil
+			})
+			if err != stop || chunks != at {
+				t.Errorf("stop at chunk %d, %d workers: %v after %d chunks", at, s.workers, err, chunks)
 			}
-			return nil
-		})
-		if err != stop || chunks != at {
-			t.Errorf("stop at chunk %d: %v after %d chunks", at, err, chunks)
 		}
 	}
 	for _, bad := range [][]byte{{1, 0x80}, {2, 0xff, 0}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}} {

@@ -249,7 +249,7 @@ func (g *Analyzer) retired(f *Flow) {
 	}
 	g.rpc.flowRetired(f)
 	if g.spill == nil {
-		g.spill = &spill{}
+		g.spill = &spill{workers: g.opts.Workers}
 	}
 	fr := flowReportWith(f, g.summaries.of(f))
 	var details []byte

@@ -33,6 +33,8 @@ type spill struct {
 
 	strs spillTable // short strings: service, outcome, summary, ...
 	dets spillTable // the details' JSON
+
+	workers int // the analysis' Options.Workers: how many goroutines make the JSON back
 }
 
 const (
@@ -475,8 +477,32 @@ const spillBatchRecords = 256
 // order (the tables number values as they come); the JSON, the costly part, is made on
 // several, a batch each.
 func (s *spill) eachJSON(prefix string, fn func(chunk []byte, lines int) error) error {
+	workers := s.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers == 1 { // a single-threaded analysis writes single-threaded too
+		var b []byte
+		n := 0
+		flush := func() error {
+			err := fn(b, n)
+			b, n = b[:0], 0
+			return err
+		}
+		err := s.eachRecord(func(rec *flowRecord) error {
+			b = appendFlowJSON(append(b, prefix...), &rec.fr, rec.details)
+			if n++; n == spillBatchRecords {
+				return flush()
+			}
+			return nil
+		})
+		if err == nil && n > 0 {
+			err = flush()
+		}
+		return err
+	}
+	workers = min(workers, 4)
 	defer s.reading()()
-	workers := min(runtime.GOMAXPROCS(0), 4)
 	batches := workers + 2
 	free := make(chan *spillBatch, batches)
 	for range batches {
