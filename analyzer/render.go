@@ -197,18 +197,13 @@ func (r *Report) eachFlowLines(prefix string, fn func(chunk []byte, lines int) e
 	if !r.allFlowsKept() {
 		return r.spill.eachJSON(prefix, fn)
 	}
-	var b []byte
+	c := flowChunks{prefix: prefix, fn: fn}
 	for i := range r.Flows {
-		b = append(b, prefix...)
-		b = appendFlowJSON(b, &r.Flows[i], nil)
-		if (i+1)%spillBatchRecords == 0 || i == len(r.Flows)-1 {
-			if err := fn(b, (i%spillBatchRecords)+1); err != nil {
-				return err
-			}
-			b = b[:0]
+		if err := c.add(&r.Flows[i], nil); err != nil {
+			return err
 		}
 	}
-	return nil
+	return c.flush()
 }
 
 // allFlowsKept reports whether Flows holds every flow (in the order they started), as it

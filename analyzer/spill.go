@@ -482,22 +482,10 @@ func (s *spill) eachJSON(prefix string, fn func(chunk []byte, lines int) error) 
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers == 1 { // a single-threaded analysis writes single-threaded too
-		var b []byte
-		n := 0
-		flush := func() error {
-			err := fn(b, n)
-			b, n = b[:0], 0
-			return err
-		}
-		err := s.eachRecord(func(rec *flowRecord) error {
-			b = appendFlowJSON(append(b, prefix...), &rec.fr, rec.details)
-			if n++; n == spillBatchRecords {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil && n > 0 {
-			err = flush()
+		c := flowChunks{prefix: prefix, fn: fn}
+		err := s.eachRecord(func(rec *flowRecord) error { return c.add(&rec.fr, rec.details) })
+		if err == nil {
+			err = c.flush()
 		}
 		return err
 	}
@@ -585,6 +573,32 @@ func (s *spill) eachJSON(prefix string, fn func(chunk []byte, lines int) error) 
 }
 
 var errSpillStopped = errors.New("stopped")
+
+// flowChunks gathers flow lines, each after prefix, into chunks of up to spillBatchRecords
+// lines for fn.
+type flowChunks struct {
+	prefix string
+	fn     func(chunk []byte, lines int) error
+	b      []byte
+	n      int
+}
+
+func (c *flowChunks) add(fr *FlowReport, details []byte) error {
+	c.b = appendFlowJSON(append(c.b, c.prefix...), fr, details)
+	if c.n++; c.n == spillBatchRecords {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *flowChunks) flush() error {
+	if c.n == 0 {
+		return nil
+	}
+	err := c.fn(c.b, c.n)
+	c.b, c.n = c.b[:0], 0
+	return err
+}
 
 // Close releases what the report holds outside memory (the temporary file of the spill).
 // The report can still be used, without its flow lines.
