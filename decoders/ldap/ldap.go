@@ -15,10 +15,10 @@ package ldap
 
 import (
 	"errors"
-	"github.com/adcsflow/adcsflow/decoders/intern"
 	"unicode/utf8"
 
 	"github.com/adcsflow/adcsflow/decoders/ber"
+	"github.com/adcsflow/adcsflow/decoders/intern"
 )
 
 // Op is the APPLICATION tag number of an LDAPMessage's protocolOp.
