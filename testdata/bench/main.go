@@ -10,8 +10,10 @@
 // written once into $ADCSFLOW_BENCH_CACHE or ~/.cache/adcsflow-bench, named by the
 // generator's version and the size, so a changed generator makes new files. Every command
 // runs -runs times (tshark -tshark-runs times), each run after an untimed read of the file
-// into the page cache; the table shows medians of wall and CPU time (user+sys of the child)
-// and the largest peak RSS. The exit status is 1 when a target fails (everything is still printed).
+// into the page cache, round by round: a run of adcsflow, its half, tcpdump and cat per
+// round, so that the ratios compare runs made in the same minutes; tshark's runs come after.
+// The table shows medians of wall and CPU time (user+sys of the child) and the largest peak
+// RSS. The exit status is 1 when a target fails (everything is still printed).
 package main
 
 import (
@@ -53,11 +55,14 @@ type result struct {
 	name    string
 	cap     *capture
 	runs    int
+	argv    []string
 	wall    time.Duration // median
 	cpu     time.Duration // median user+sys
 	rssKB   int64         // largest peak RSS (KiB, as the kernel counts)
 	skipped string
 	err     error
+
+	walls, cpus []time.Duration // of the runs so far
 }
 
 func main() {
@@ -122,24 +127,57 @@ func main() {
 			"-T", "fields", "-e", "frame.number", "-e", "kerberos.msg_type", "-e", "epm.proto.tcp_port"}},
 		{"cat", full, *runs, []string{"cat", full.path}},
 	}
+	// The quick commands run round by round, one run of each per round (adcsflow, its half,
+	// tcpdump, cat), so that the ratios compare runs made in the same minutes: this
+	// machine's speed drifts by a quarter within an hour, and five runs of one command then
+	// five of the next would measure the drift too. tshark's long runs come after.
 	var results []*result
-	failed := false
 	for _, j := range jobs {
-		r := &result{name: j.name, cap: j.cap, runs: j.runs}
+		r := &result{name: j.name, cap: j.cap, runs: j.runs, argv: j.argv}
 		results = append(results, r)
 		if _, err := exec.LookPath(j.argv[0]); err != nil {
 			r.skipped = j.argv[0] + " not installed"
+		} else if j.runs <= 0 {
+			r.skipped = "no runs asked"
+		}
+		if r.skipped != "" {
 			fmt.Printf("%s: skipped (%s)\n", j.name, r.skipped)
 			continue
 		}
 		fmt.Printf("%s: %d runs: %s\n", j.name, j.runs, strings.Join(j.argv, " "))
-		measure(r, j.argv)
-		if r.err != nil {
-			failed = true
-			fmt.Printf("%s: %v\n", j.name, r.err)
-			if !*keepGoing {
+	}
+	failed := false
+	runRounds := func(rs []*result) {
+		for i := 0; ; i++ {
+			ran := false
+			for _, r := range rs {
+				if r.skipped != "" || r.err != nil || i >= r.runs || failed && !*keepGoing {
+					continue
+				}
+				ran = true
+				if runOnce(r, i); r.err != nil {
+					failed = true
+					fmt.Printf("%s: %v\n", r.name, r.err)
+				}
+			}
+			if !ran {
 				break
 			}
+		}
+	}
+	var quick, slow []*result
+	for _, r := range results {
+		if r.name == "tshark" {
+			slow = append(slow, r)
+		} else {
+			quick = append(quick, r)
+		}
+	}
+	runRounds(quick)
+	runRounds(slow)
+	for _, r := range results {
+		if r.err == nil && len(r.walls) > 0 {
+			r.wall, r.cpu = median(r.walls), median(r.cpus)
 		}
 	}
 	fmt.Println()
@@ -207,58 +245,55 @@ func warm(path string) error {
 	return err
 }
 
-func measure(r *result, argv []string) {
+// runOnce makes run i of r's command and adds its times and peak RSS to r.
+func runOnce(r *result, i int) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		r.err = err
 		return
 	}
 	defer devnull.Close()
-	var walls, cpus []time.Duration
-	for i := 0; i < r.runs; i++ {
-		// Before every run, not once: this machine's kernel may page the file out of the
-		// cache between runs (DAMON reclaim), and a run that reads from disk measures the disk.
-		if err := warm(r.cap.path); err != nil {
-			r.err = err
-			return
-		}
-		var stderr bytes.Buffer
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = devnull, &stderr
-		floor := hwmKB("self")
-		start := time.Now()
-		err := cmd.Start()
-		var polled int64
-		if err == nil {
-			done := make(chan struct{})
-			go func() { polled = poll(cmd.Process.Pid, done) }()
-			err = cmd.Wait()
-			<-done
-		}
-		wall := time.Since(start)
-		if err != nil {
-			r.err = fmt.Errorf("run %d: %v: %s", i+1, err, lastLines(stderr.String(), 5))
-			return
-		}
-		ps := cmd.ProcessState
-		walls = append(walls, wall)
-		cpus = append(cpus, ps.UserTime()+ps.SystemTime())
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			kb := int64(ru.Maxrss)
-			if runtime.GOOS == "darwin" {
-				kb /= 1024
-			}
-			// Go starts children with vfork (CLONE_VM): Linux counts the parent's memory
-			// at the exec in the child's maxrss. Above that floor the value is the child's
-			// own peak; at or below it, use the child's VmHWM sampled while it ran.
-			if kb <= floor && polled > 0 {
-				kb = polled
-			}
-			r.rssKB = max(r.rssKB, kb)
-		}
-		fmt.Printf("  run %d: %.2f s wall, %.2f s CPU\n", i+1, wall.Seconds(), (ps.UserTime() + ps.SystemTime()).Seconds())
+	// Before every run, not once: this machine's kernel may page the file out of the
+	// cache between runs (DAMON reclaim), and a run that reads from disk measures the disk.
+	if err := warm(r.cap.path); err != nil {
+		r.err = err
+		return
 	}
-	r.wall, r.cpu = median(walls), median(cpus)
+	var stderr bytes.Buffer
+	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	cmd.Stdout, cmd.Stderr = devnull, &stderr
+	floor := hwmKB("self")
+	start := time.Now()
+	err = cmd.Start()
+	var polled int64
+	if err == nil {
+		done := make(chan struct{})
+		go func() { polled = poll(cmd.Process.Pid, done) }()
+		err = cmd.Wait()
+		<-done
+	}
+	wall := time.Since(start)
+	if err != nil {
+		r.err = fmt.Errorf("run %d: %v: %s", i+1, err, lastLines(stderr.String(), 5))
+		return
+	}
+	ps := cmd.ProcessState
+	r.walls = append(r.walls, wall)
+	r.cpus = append(r.cpus, ps.UserTime()+ps.SystemTime())
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		kb := int64(ru.Maxrss)
+		if runtime.GOOS == "darwin" {
+			kb /= 1024
+		}
+		// Go starts children with vfork (CLONE_VM): Linux counts the parent's memory
+		// at the exec in the child's maxrss. Above that floor the value is the child's
+		// own peak; at or below it, use the child's VmHWM sampled while it ran.
+		if kb <= floor && polled > 0 {
+			kb = polled
+		}
+		r.rssKB = max(r.rssKB, kb)
+	}
+	fmt.Printf("  %s run %d: %.2f s wall, %.2f s CPU\n", r.name, i+1, wall.Seconds(), (ps.UserTime() + ps.SystemTime()).Seconds())
 }
 
 // hwmKB reads VmHWM (peak RSS, KB) of a process from /proc (0 when unavailable).
