@@ -132,98 +132,62 @@ func (h *smbHandler) feed(c *appCtx, dir int, data []byte) int {
 // rpcConn is the state of one DCE/RPC association: presentation contexts, binds awaiting
 // their ack, calls awaiting their response.
 type rpcConn struct {
-	// The accepted presentation contexts, the binds awaiting their answer and the calls
-	// awaiting their response: a few each, kept in slices (maps cost an allocation or two
-	// per connection, and an entry one more).
-	ctx   []rpcCtxEntry
-	binds []rpcPendingBind
-	calls []rpcCallEntry
+	// The accepted presentation contexts, the binds awaiting their answer (their contexts)
+	// and the calls awaiting their response: a few each, kept in slices (maps cost an
+	// allocation or two per connection, and an entry one more).
+	ctx   byID[uint16, rpcContext]
+	binds byID[uint32, []rpcBindCtx]
+	calls byID[uint32, rpcCall]
 	asm   dcerpc.CallAssembler
 	// The room for a usual connection's, in the one allocation of the connection.
-	ctxRoom  [2]rpcCtxEntry
-	bindRoom [1]rpcPendingBind
-	callRoom [2]rpcCallEntry
+	ctxRoom  [2]idEntry[uint16, rpcContext]
+	bindRoom [1]idEntry[uint32, []rpcBindCtx]
+	callRoom [2]idEntry[uint32, rpcCall]
 }
 
-type rpcCallEntry struct {
-	id uint32
-	rpcCall
+// byID is one of a connection's short lists, its entries found by their id.
+type byID[K comparable, V any] []idEntry[K, V]
+
+type idEntry[K comparable, V any] struct {
+	id K
+	v  V
 }
 
-// call returns the call awaiting its response (valid until calls changes), or nil.
-func (r *rpcConn) call(id uint32) *rpcCall {
-	for i := range r.calls {
-		if r.calls[i].id == id {
-			return &r.calls[i].rpcCall
+// find returns the value of id (valid until the list changes), or nil.
+func (l byID[K, V]) find(id K) *V {
+	for i := range l {
+		if l[i].id == id {
+			return &l[i].v
 		}
 	}
 	return nil
 }
 
-// startCall records a call; one with the same id is replaced.
-func (r *rpcConn) startCall(id uint32, call rpcCall) {
-	if c := r.call(id); c != nil {
-		*c = call
+// put records v for id, replacing the value of id; a list holds at most maxRPCState.
+func (l *byID[K, V]) put(id K, v V) {
+	if len(*l) >= maxRPCState {
 		return
 	}
-	r.calls = append(r.calls, rpcCallEntry{id, call})
-}
-
-func (r *rpcConn) endCall(id uint32) {
-	for i := range r.calls {
-		if r.calls[i].id == id {
-			r.calls = slices.Delete(r.calls, i, i+1)
-			return
-		}
-	}
-}
-
-type rpcCtxEntry struct {
-	id uint16
-	rpcContext
-}
-
-type rpcPendingBind struct {
-	callID uint32
-	ctxs   []rpcBindCtx
-}
-
-// context returns the accepted presentation context id.
-func (r *rpcConn) context(id uint16) (rpcContext, bool) {
-	for i := range r.ctx {
-		if r.ctx[i].id == id {
-			return r.ctx[i].rpcContext, true
-		}
-	}
-	return rpcContext{}, false
-}
-
-// accept records an accepted presentation context (a later one with the same id replaces
-// it); at most maxRPCState.
-func (r *rpcConn) accept(id uint16, cx rpcContext) {
-	if len(r.ctx) >= maxRPCState {
+	if p := l.find(id); p != nil {
+		*p = v
 		return
 	}
-	for i := range r.ctx {
-		if r.ctx[i].id == id {
-			r.ctx[i].rpcContext = cx
-			return
-		}
-	}
-	r.ctx = append(r.ctx, rpcCtxEntry{id, cx})
+	*l = append(*l, idEntry[K, V]{id, v})
 }
 
-// takeBind returns and forgets the bind of call id.
-func (r *rpcConn) takeBind(callID uint32) []rpcBindCtx {
-	for i := range r.binds {
-		if r.binds[i].callID == callID {
-			ctxs := r.binds[i].ctxs
-			r.binds[i] = r.binds[len(r.binds)-1]
-			r.binds = r.binds[:len(r.binds)-1]
-			return ctxs
+// take returns and forgets the value of id.
+func (l *byID[K, V]) take(id K) (v V, ok bool) {
+	s := *l
+	for i := range s {
+		if s[i].id == id {
+			v = s[i].v
+			s[i] = s[len(s)-1]
+			s[len(s)-1] = idEntry[K, V]{}
+			*l = s[:len(s)-1]
+			return v, true
 		}
 	}
-	return nil
+	return v, false
 }
 
 type rpcContext struct {
@@ -252,6 +216,14 @@ func newRPCConn() *rpcConn {
 	r := &rpcConn{}
 	r.ctx, r.binds, r.calls = r.ctxRoom[:0], r.bindRoom[:0], r.callRoom[:0]
 	return r
+}
+
+// context returns the accepted presentation context id.
+func (r *rpcConn) context(id uint16) (rpcContext, bool) {
+	if cx := r.ctx.find(id); cx != nil {
+		return *cx, true
+	}
+	return rpcContext{}, false
 }
 
 func rpcDetails(c *appCtx) *DCERPCDetails {
@@ -295,7 +267,8 @@ func (r *rpcConn) pdu(c *appCtx, dir int, b []byte) {
 	case dcerpc.PTypeBindAck, dcerpc.PTypeAlterContextResp:
 		r.bindAck(c, d, p)
 	case dcerpc.PTypeBindNak:
-		for _, bc := range r.takeBind(p.CallID) {
+		bcs, _ := r.binds.take(p.CallID)
+		for _, bc := range bcs {
 			if bc.entry >= 0 {
 				d.Binds[bc.entry].Result = "rejected: " + dcerpc.BindNakReasonName(p.RejectReason)
 			}
@@ -308,7 +281,7 @@ func (r *rpcConn) pdu(c *appCtx, dir int, b []byte) {
 		if len(d.Faults) < maxDetailSet {
 			d.Faults = append(d.Faults, RPCFault{Status: dcerpc.StatusHex(p.Status), Name: dcerpc.StatusName(p.Status)})
 		}
-		r.endCall(p.CallID)
+		r.calls.take(p.CallID)
 	}
 }
 
@@ -333,8 +306,7 @@ func (r *rpcConn) bind(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 		}
 		bcs = append(bcs, bc)
 	}
-	r.takeBind(p.CallID) // a bind again with the same call id replaces the first
-	r.binds = append(r.binds, rpcPendingBind{p.CallID, bcs})
+	r.binds.put(p.CallID, bcs) // a bind again with the same call id replaces the first
 	f := c.f
 	if len(p.Contexts) > 0 {
 		iface := p.Contexts[0].Abstract.UUID
@@ -346,14 +318,14 @@ func (r *rpcConn) bindAck(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	if p.SecAddr != "" && d.SecondaryAddress == "" {
 		d.SecondaryAddress = p.SecAddr
 	}
-	bcs := r.takeBind(p.CallID)
+	bcs, _ := r.binds.take(p.CallID)
 	for i, res := range p.Results {
 		if i >= len(bcs) {
 			break
 		}
 		bc := bcs[i]
 		if res.Accepted() {
-			r.accept(bc.id, rpcContext{iface: bc.iface, transfer: res.Transfer.UUID})
+			r.ctx.put(bc.id, rpcContext{iface: bc.iface, transfer: res.Transfer.UUID})
 			if bc.entry >= 0 {
 				d.Binds[bc.entry].Result = "accepted"
 			}
@@ -369,7 +341,7 @@ func (r *rpcConn) request(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 		if len(r.calls) >= maxRPCState {
 			return
 		}
-		r.startCall(p.CallID, rpcCall{iface: cx.iface, opnum: p.Opnum, frame: c.frame})
+		r.calls.put(p.CallID, rpcCall{iface: cx.iface, opnum: p.Opnum, frame: c.frame})
 		name := ""
 		if ok {
 			name = ifaceName(cx.iface)
@@ -383,7 +355,7 @@ func (r *rpcConn) request(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 	if err != nil || !done {
 		return
 	}
-	call := r.call(p.CallID)
+	call := r.calls.find(p.CallID)
 	if call == nil {
 		return
 	}
@@ -415,17 +387,14 @@ func addCall(d *DCERPCDetails, iface string, opnum uint16, op string) {
 }
 
 func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
-	found := r.call(p.CallID)
-	if found == nil || p.Encrypted {
+	if r.calls.find(p.CallID) == nil || p.Encrypted {
 		return
 	}
 	stub, done, err := r.asm.Add(p)
 	if err != nil || !done {
 		return
 	}
-	callv := *found
-	call := &callv
-	r.endCall(p.CallID)
+	call, _ := r.calls.take(p.CallID)
 	cx, _ := r.context(p.ContextID)
 	enc := dcerpc.EncodingFor(p, cx.transfer)
 	switch {
@@ -470,7 +439,7 @@ func (r *rpcConn) response(c *appCtx, d *DCERPCDetails, p *dcerpc.PDU) {
 			return
 		}
 		cc := *c // the context is reused: the action keeps a copy
-		c.a.global(func(g *Analyzer) { cc.a = g; g.dcomAssignments(&cc, call, act) })
+		c.a.global(func(g *Analyzer) { cc.a = g; g.dcomAssignments(&cc, &call, act) })
 	}
 }
 
