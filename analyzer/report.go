@@ -29,7 +29,7 @@ type Report struct {
 	// analyses over all flows read.
 	views       []flowView
 	assignments []*Assignment
-	// spill holds the report line of every flow in a streaming analysis (retire.go);
+	// spill holds the report record of every flow in a streaming analysis (spill.go);
 	// Flows then lists only the flows kept for the analyses.
 	spill *spill
 }
