@@ -375,19 +375,7 @@ func (o *jsonObject) strings(name string, list []string, omitEmpty bool) {
 	if omitEmpty && len(list) == 0 {
 		return
 	}
-	o.key(name)
-	if list == nil {
-		o.b = append(o.b, "null"...)
-		return
-	}
-	o.b = append(o.b, '[')
-	for i, s := range list {
-		if i > 0 {
-			o.b = append(o.b, ',')
-		}
-		o.b = appendJSONString(o.b, s)
-	}
-	o.b = append(o.b, ']')
+	o.array(name, len(list), list == nil, func(b []byte, i int) []byte { return appendJSONString(b, list[i]) })
 }
 
 func (o *jsonObject) kerberosErrors(list []KerberosError) {
