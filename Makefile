@@ -17,7 +17,7 @@ all: build
 # tests. Installed only when missing.
 deps-system:
 	@missing=""; \
-	for p in libpcap-dev tshark tcpdump nftables iproute2 chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in gcc libpcap-dev tshark tcpdump nftables iproute2 chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -48,11 +48,14 @@ build-windows:
 demo: build
 	./$(BIN) analyze $(DEMO_CAPTURE)
 
+# The analyzer shares flows between its workers, the merge and the report's writers: its
+# tests run again under the race detector (which needs cgo: gcc).
 test: deps
 	test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory build-nocgo build-windows
 	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./analyzer/
 
 test-short:
 	$(GO) test -short ./...

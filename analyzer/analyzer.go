@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/adcsflow/adcsflow/decoders/dcerpc"
@@ -78,7 +79,11 @@ type Analyzer struct {
 	folding    bool
 	wheel      map[int64][][]wheelEntry // idle-flow buckets, in chunks (retire.go)
 	freeChunks [][]wheelEntry
-	swept      int64 // the last bucket swept
+	flowPool   *sync.Pool // its flows, once folded (retire.go)
+	// A sweep's due buckets and idle flows, kept for the next sweep.
+	sweepBuckets []int64
+	sweepFlows   []*Flow
+	swept        int64 // the last bucket swept
 
 	freeApps []*appState // app.go
 	freeBufs [][]byte
@@ -108,7 +113,8 @@ func New(opts Options) *Analyzer {
 	if opts.MaxFlows <= 0 {
 		opts.MaxFlows = defaultMaxFlows
 	}
-	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024), sub: packetSub, swept: noBucket}
+	return &Analyzer{opts: opts, dec: newDecoder(), table: make(map[flowKey]*Flow, 1024), sub: packetSub, swept: noBucket,
+		flowPool: new(sync.Pool)}
 }
 
 // AddCapture registers an input and returns its index for Packet.File.
@@ -297,7 +303,7 @@ func (a *Analyzer) handleSegment(seg *segment) {
 
 func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.AddrPort, ts time.Time, ref FrameRef) *Flow {
 	proto := protoOf(transport)
-	f := newFlowStruct()
+	f := a.newFlowStruct()
 	*f = Flow{
 		ID: a.flowsSeen, Transport: transport, Client: client, Server: server,
 		Service: portService(proto, server.Port()),
@@ -306,6 +312,7 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 		app:      a.newAppState(),
 		seq:      a.seq,
 		tableKey: key,
+		pool:     a.flowPool,
 	}
 	a.flowsSeen++
 	if !a.streaming {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -294,6 +295,31 @@ func TestFoldingKeepsCounts(t *testing.T) {
 	json.Unmarshal(b.Bytes(), &jb)
 	if len(ja.Flows) != full.Summary.Flows || len(jb.Flows) != len(ja.Flows) {
 		t.Errorf("JSON flows: %d and %d, summary %d", len(ja.Flows), len(jb.Flows), full.Summary.Flows)
+	}
+	// The same lines: those of the kept flows made at the end, and the spill's, made as
+	// each flow retired (its summary by the worker, the part of an RPC assignment by the
+	// merge).
+	lines := func(l []json.RawMessage) []string {
+		out := make([]string, len(l))
+		for i, m := range l {
+			out[i] = string(m)
+		}
+		slices.Sort(out)
+		return out
+	}
+	la, lb := lines(ja.Flows), lines(jb.Flows)
+	assigned := 0
+	for i := range la {
+		if strings.Contains(la[i], `"rpc_assigned_by"`) {
+			assigned++
+		}
+		if i < len(lb) && la[i] != lb[i] {
+			t.Errorf("JSON flow %d:\n%s\nfolded:\n%s", i, la[i], lb[i])
+			break
+		}
+	}
+	if assigned == 0 {
+		t.Error("no flow to a port handed out by EPM or DCOM: the test capture does not exercise them")
 	}
 	rowCounts := func(r *Report) map[string]int {
 		m := map[string]int{}

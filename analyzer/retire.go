@@ -151,14 +151,14 @@ func (a *Analyzer) idleSooner(f *Flow, last0 time.Time, limit0 time.Duration) {
 // sweep retires the flows of the table idle at now, in the order they started.
 func (a *Analyzer) sweep(now time.Time) {
 	cur := bucketOf(now)
-	var due []int64
+	due := a.sweepBuckets[:0]
 	for b := range a.wheel {
 		if b <= cur {
 			due = append(due, b)
 		}
 	}
 	a.swept = cur
-	var old []*Flow
+	old := a.sweepFlows[:0]
 	for _, b := range due {
 		chunks := a.wheel[b]
 		delete(a.wheel, b)
@@ -192,6 +192,8 @@ func (a *Analyzer) sweep(now time.Time) {
 		a.retire(f)
 	}
 	a.sub = packetSub
+	clear(old) // kept for the next sweep, it must not hold the retired flows
+	a.sweepBuckets, a.sweepFlows = due, old[:0]
 }
 
 // sweepMismatch, when set (tests), is told of every difference between the flows a sweep
@@ -233,6 +235,9 @@ func (a *Analyzer) retire(f *Flow) {
 		*p = appendDetailsJSON(*p, &f.Details)
 		f.detailsJSON = p
 	}
+	// The summary too, while the details are in this core's cache: all but the part of an
+	// RPC assignment, which the merge sets (retired adds it).
+	f.baseSummary = a.summaries.of(f, nil)
 	a.global(func(g *Analyzer) { g.retired(f) })
 }
 
@@ -251,7 +256,11 @@ func (g *Analyzer) retired(f *Flow) {
 	if g.spill == nil {
 		g.spill = &spill{workers: g.opts.Workers}
 	}
-	fr := flowReportWith(f, g.summaries.of(f))
+	summary := f.baseSummary
+	if f.RPCAssignment != nil {
+		summary = g.summaries.of(f, f.RPCAssignment)
+	}
+	fr := flowReportWith(f, summary)
 	var details []byte
 	if f.detailsJSON != nil {
 		details = *f.detailsJSON
@@ -270,20 +279,22 @@ type summaryCache struct {
 	buf []byte
 }
 
-func (c *summaryCache) of(f *Flow) string {
-	c.buf = appendDetailSummary(c.buf[:0], f)
+func (c *summaryCache) of(f *Flow, as *Assignment) string {
+	c.buf = appendDetailSummary(c.buf[:0], f, as)
 	if c.t.Max == 0 {
 		c.t = intern.Table{Max: 4096, MaxLen: 256}
 	}
 	return c.t.String(c.buf)
 }
 
-// flowPool recycles the flows folded into their group: once folded nothing refers to a
-// flow, unless an RPC assignment lists it among the flows that used it (pinned).
-var flowPool sync.Pool
-
-func newFlowStruct() *Flow {
-	if f, ok := flowPool.Get().(*Flow); ok {
+// An analyzer's flowPool recycles its flows once they are folded into their group (by
+// the merge, with several workers). Nothing else refers to a folded flow then, unless an
+// RPC assignment lists it among the flows that used it (pinned), but the analyzer that
+// made it: the idle-flow wheel may hold stale entries for it, which a sweep tells apart by
+// reading the flow's seq. So a flow goes back to the pool of the analyzer that made it;
+// another worker taking it would write it while that sweep reads it.
+func (a *Analyzer) newFlowStruct() *Flow {
+	if f, ok := a.flowPool.Get().(*Flow); ok {
 		return f
 	}
 	return new(Flow)
@@ -467,7 +478,9 @@ func (g *Analyzer) fold(rep, f *Flow) {
 		if l := f.Details.LDAP; l != nil {
 			ldapPool.Put(l)
 		}
-		flowPool.Put(f)
+		if f.pool != nil {
+			f.pool.Put(f)
+		}
 	}
 }
 

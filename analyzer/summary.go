@@ -9,11 +9,13 @@ import (
 // detailSummary is the short readable column of the tables and CSV: what the decoders
 // found on the flow, e.g. "AS-REQ -> KRB-ERROR 25 KDC_ERR_PREAUTH_REQUIRED".
 func detailSummary(f *Flow) string {
-	return string(appendDetailSummary(nil, f))
+	return string(appendDetailSummary(nil, f, f.RPCAssignment))
 }
 
-// appendDetailSummary appends detailSummary(f) to b: the parts found, "; " between them.
-func appendDetailSummary(b []byte, f *Flow) []byte {
+// appendDetailSummary appends detailSummary(f) to b: the parts found, "; " between them,
+// with as as the flow's RPC assignment (nil: none; a worker does not read the flow's, which
+// the merge sets).
+func appendDetailSummary(b []byte, f *Flow, as *Assignment) []byte {
 	start := len(b)
 	d := &f.Details
 	var m, p int
@@ -55,7 +57,7 @@ func appendDetailSummary(b []byte, f *Flow) []byte {
 		b, m, p = openPart(b, start)
 		b = closePart(appendRPCSummary(b, r), m, p)
 	}
-	if as := f.RPCAssignment; as != nil {
+	if as != nil {
 		b, _, _ = openPart(b, start)
 		b = append(b, "port from "...)
 		b = append(b, as.Via...)
