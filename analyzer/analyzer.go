@@ -326,7 +326,7 @@ func (a *Analyzer) newFlow(key flowKey, transport string, client, server netip.A
 		a.schedule(f, ts.Add(idleLimit(f)))
 	}
 	if f.Transport == "tcp" {
-		a.global(func(g *Analyzer) { g.rpc.flowStarted(g, f) })
+		a.globalFlow(flowStarted, f)
 	}
 	return f
 }

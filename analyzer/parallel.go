@@ -17,10 +17,31 @@ import (
 // worker's actions in packet order, epoch by epoch. A worker never reads that shared
 // state, so the report is the one a single analyzer gives, whatever the number of workers.
 
-// action is a change to the shared state, queued by a worker.
+// action is a change to the shared state, queued by a worker: fn, or for the two that
+// come with every flow, what to do with f (no closure to allocate per flow).
 type action struct {
 	seq, sub uint64
 	fn       func(g *Analyzer)
+	f        *Flow
+	kind     flowAction
+}
+
+type flowAction uint8
+
+const (
+	flowStarted flowAction = iota + 1 // rpcState.flowStarted
+	flowRetired                       // Analyzer.retired
+)
+
+func (x *action) run(g *Analyzer) {
+	switch x.kind {
+	case flowStarted:
+		g.rpc.flowStarted(g, x.f)
+	case flowRetired:
+		g.retired(x.f)
+	default:
+		x.fn(g)
+	}
 }
 
 // packetSub orders a packet's own actions after the sweep that ran before it.
@@ -34,12 +55,18 @@ type shardState struct {
 const finalSeq = 1 << 62
 
 // global runs fn on the state shared by all flows; a worker queues it instead.
-func (a *Analyzer) global(fn func(g *Analyzer)) {
+func (a *Analyzer) global(fn func(g *Analyzer)) { a.queue(action{fn: fn}) }
+
+// globalFlow is global for the actions that come with every flow.
+func (a *Analyzer) globalFlow(kind flowAction, f *Flow) { a.queue(action{f: f, kind: kind}) }
+
+func (a *Analyzer) queue(x action) {
 	if a.shard == nil {
-		fn(a)
+		x.run(a)
 		return
 	}
-	a.shard.actions = append(a.shard.actions, action{seq: a.seq, sub: a.sub, fn: fn})
+	x.seq, x.sub = a.seq, a.sub
+	a.shard.actions = append(a.shard.actions, x)
 }
 
 // An epoch, the packets dealt out between two merges, ends at epochPackets packets or
@@ -184,7 +211,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		}
 		runInOrder(a, lists)
 		for i, l := range got {
-			clear(l) // the actions' closures hold flows
+			clear(l) // the actions hold flows
 			select {
 			case spare[i] <- l[:0]:
 			default:
@@ -206,7 +233,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 	return readErr
 }
 
-func (x action) before(y action) bool {
+func (x *action) before(y *action) bool {
 	return x.seq < y.seq || x.seq == y.seq && x.sub < y.sub
 }
 
@@ -215,7 +242,7 @@ func runInOrder(g *Analyzer, lists [][]action) {
 	for {
 		best := -1
 		for i, l := range lists {
-			if len(l) > 0 && (best < 0 || l[0].before(lists[best][0])) {
+			if len(l) > 0 && (best < 0 || l[0].before(&lists[best][0])) {
 				best = i
 			}
 		}
@@ -226,13 +253,13 @@ func runInOrder(g *Analyzer, lists [][]action) {
 		// Run this list up to the next list's first action.
 		var limit *action
 		for i, o := range lists {
-			if i != best && len(o) > 0 && (limit == nil || o[0].before(*limit)) {
+			if i != best && len(o) > 0 && (limit == nil || o[0].before(limit)) {
 				limit = &o[0]
 			}
 		}
 		k := 0
-		for k < len(l) && (limit == nil || l[k].before(*limit)) {
-			l[k].fn(g)
+		for k < len(l) && (limit == nil || l[k].before(limit)) {
+			l[k].run(g)
 			k++
 		}
 		lists[best] = l[k:]

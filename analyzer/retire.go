@@ -238,7 +238,7 @@ func (a *Analyzer) retire(f *Flow) {
 	// The summary too, while the details are in this core's cache: all but the part of an
 	// RPC assignment, which the merge sets (retired adds it).
 	f.baseSummary = a.summaries.of(f, nil)
-	a.global(func(g *Analyzer) { g.retired(f) })
+	a.globalFlow(flowRetired, f)
 }
 
 // retired takes a finished flow into the shared state: counts, RPC correlation, the report
