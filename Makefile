@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-# System packages: libpcap-dev for live capture (cgo); tshark (the reference dissector),
+# System packages: gcc (cgo: the race detector of make test), libpcap-dev for live capture (cgo); tshark (the reference dissector),
 # tcpdump (the bench's read floor), nftables and iproute2 (namespace tests), chromium (the HTML report's browser test) for the
 # tests. Installed only when missing.
 deps-system:
