@@ -80,6 +80,7 @@ type Analyzer struct {
 	wheel      map[int64][][]wheelEntry // idle-flow buckets, in chunks (retire.go)
 	freeChunks [][]wheelEntry
 	flowPool   *sync.Pool // its flows, once folded (retire.go)
+	ownDetails []byte     // a single analyzer's detailsOut (retire.go)
 	// A sweep's due buckets and idle flows, kept for the next sweep.
 	sweepBuckets []int64
 	sweepFlows   []*Flow

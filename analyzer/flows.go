@@ -153,15 +153,17 @@ type Flow struct {
 	ended bool
 	seq   uint64 // the analysis-wide number of the flow's first packet
 
-	detailsJSON *[]byte    // the details encoded by the worker that retired the flow (bufPool)
-	baseSummary string     // its summary without an RPC assignment, made by that worker (retire.go)
-	folded      folded     // like flows of its client and server port folded into it (retire.go)
-	members     memberList // the other clients (and ports) of its group of like flows (retire.go)
-	pinned      bool       // an RPC assignment lists the flow among those that used it
-	wheelAt     int64      // the bucket of its idle-flow entry (retire.go)
-	tableKey    flowKey    // its key in the flow table (key() made once)
-	group       uint32     // the number of the group it is the first flow of (retire.go)
-	pool        *sync.Pool // the pool of the analyzer that made it (retire.go)
+	// Where the worker that retired the flow encoded its details: bytes [detailsAt,
+	// detailsAt+detailsLen) of the details of that worker's epoch (none when 0; retire.go).
+	detailsAt, detailsLen uint32
+	baseSummary           string     // its summary without an RPC assignment, made by that worker (retire.go)
+	folded                folded     // like flows of its client and server port folded into it (retire.go)
+	members               memberList // the other clients (and ports) of its group of like flows (retire.go)
+	pinned                bool       // an RPC assignment lists the flow among those that used it
+	wheelAt               int64      // the bucket of its idle-flow entry (retire.go)
+	tableKey              flowKey    // its key in the flow table (key() made once)
+	group                 uint32     // the number of the group it is the first flow of (retire.go)
+	pool                  *sync.Pool // the pool of the analyzer that made it (retire.go)
 
 	points *flowPoints // what each capture saw, with several captures (twopoint.go)
 }

@@ -33,12 +33,13 @@ const (
 	flowRetired                       // Analyzer.retired
 )
 
-func (x *action) run(g *Analyzer) {
+// run runs the action; details are the bytes of its epoch's details (retire.go).
+func (x *action) run(g *Analyzer, details []byte) {
 	switch x.kind {
 	case flowStarted:
 		g.rpc.flowStarted(g, x.f)
 	case flowRetired:
-		g.retired(x.f)
+		g.retired(x.f, details)
 	default:
 		x.fn(g)
 	}
@@ -49,6 +50,7 @@ const packetSub = ^uint64(0)
 
 type shardState struct {
 	actions []action
+	details []byte // the details of the flows retired in this epoch (retire.go)
 }
 
 // finalSeq orders the actions of the end of the analysis after every packet's.
@@ -62,7 +64,7 @@ func (a *Analyzer) globalFlow(kind flowAction, f *Flow) { a.queue(action{f: f, k
 
 func (a *Analyzer) queue(x action) {
 	if a.shard == nil {
-		x.run(a)
+		x.run(a, a.ownDetails)
 		return
 	}
 	x.seq, x.sub = a.seq, a.sub
@@ -96,8 +98,11 @@ type batch struct {
 	pkts []batchPkt
 }
 
+// epochResult is what a worker hands the merge for an epoch, and the merge hands back
+// for reuse once it has run the actions.
 type epochResult struct {
 	actions []action
+	details []byte
 }
 
 // runParallel reads src to the end with n workers and leaves the merged flows in a.
@@ -106,7 +111,7 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 	in := make([]chan *batch, n)
 	out := make([]chan epochResult, n)
 	free := make([]chan *batch, n)
-	spare := make([]chan []action, n) // action lists the merge is done with, for reuse
+	spare := make([]chan epochResult, n) // what the merge is done with, for reuse
 	done := make(chan struct{}, n)
 	opts := a.opts
 	opts.MaxFlows = (opts.MaxFlows + n - 1) / n // the cap is shared out
@@ -119,11 +124,11 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 		in[i] = make(chan *batch, batchesPerWorker)
 		out[i] = make(chan epochResult, resultsAhead)
 		free[i] = make(chan *batch, batchesPerWorker)
-		spare[i] = make(chan []action, resultsAhead+1)
+		spare[i] = make(chan epochResult, resultsAhead+1)
 		for j := 0; j < batchesPerWorker; j++ {
 			free[i] <- &batch{data: make([]byte, 0, epochBytes+64<<10), pkts: make([]batchPkt, 0, epochPackets+8)}
 		}
-		go func(w *Analyzer, in <-chan *batch, out chan<- epochResult, free chan<- *batch, spare <-chan []action) {
+		go func(w *Analyzer, in <-chan *batch, out chan<- epochResult, free chan<- *batch, spare <-chan epochResult) {
 			for b := range in {
 				for i := range b.pkts {
 					p := &b.pkts[i]
@@ -137,16 +142,16 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 				}
 				b.data, b.pkts = b.data[:0], b.pkts[:0]
 				free <- b
-				out <- epochResult{actions: w.shard.actions}
+				out <- epochResult{actions: w.shard.actions, details: w.shard.details}
 				select {
-				case l := <-spare:
-					w.shard.actions = l
+				case r := <-spare:
+					w.shard.actions, w.shard.details = r.actions, r.details
 				default:
-					w.shard.actions = nil
+					w.shard.actions, w.shard.details = nil, nil
 				}
 			}
 			w.releaseAll()
-			out <- epochResult{actions: w.shard.actions}
+			out <- epochResult{actions: w.shard.actions, details: w.shard.details}
 			done <- struct{}{}
 		}(w, in[i], out[i], free[i], spare[i])
 	}
@@ -203,17 +208,18 @@ func (a *Analyzer) runParallel(src Source, n int) error {
 
 	// The merge: runs the workers' shared-state actions in packet order, epoch by epoch.
 	lists := make([][]action, n)
-	got := make([][]action, n)
+	details := make([][]byte, n)
+	got := make([]epochResult, n)
 	merge := func() {
 		for i := range out {
-			got[i] = (<-out[i]).actions
-			lists[i] = got[i]
+			got[i] = <-out[i]
+			lists[i], details[i] = got[i].actions, got[i].details
 		}
-		runInOrder(a, lists)
-		for i, l := range got {
-			clear(l) // the actions hold flows
+		runInOrder(a, lists, details)
+		for i, r := range got {
+			clear(r.actions) // the actions hold flows
 			select {
-			case spare[i] <- l[:0]:
+			case spare[i] <- epochResult{actions: r.actions[:0], details: r.details[:0]}:
 			default:
 			}
 		}
@@ -237,8 +243,9 @@ func (x *action) before(y *action) bool {
 	return x.seq < y.seq || x.seq == y.seq && x.sub < y.sub
 }
 
-// runInOrder runs the actions of several lists, each in packet order, merged by packet.
-func runInOrder(g *Analyzer, lists [][]action) {
+// runInOrder runs the actions of several lists, each in packet order, merged by packet;
+// details[i] are the details the actions of lists[i] refer to.
+func runInOrder(g *Analyzer, lists [][]action, details [][]byte) {
 	for {
 		best := -1
 		for i, l := range lists {
@@ -259,7 +266,7 @@ func runInOrder(g *Analyzer, lists [][]action) {
 		}
 		k := 0
 		for k < len(l) && (limit == nil || l[k].before(limit)) {
-			l[k].run(g)
+			l[k].run(g, details[best])
 			k++
 		}
 		lists[best] = l[k:]

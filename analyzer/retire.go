@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/adcsflow/adcsflow/decoders/intern"
@@ -229,11 +228,14 @@ func (a *Analyzer) retire(f *Flow) {
 		*c = appCtx{}
 	}
 	f.finish()
+	f.detailsLen = 0
 	if !f.Details.Empty() {
-		// The costly part of the report line, done on the worker.
-		p := getBuf()
-		*p = appendDetailsJSON(*p, &f.Details)
-		f.detailsJSON = p
+		// The costly part of the report line, done on the worker, into the bytes its
+		// epoch hands to the merge with its actions.
+		out := a.detailsOut()
+		at := len(*out)
+		*out = appendDetailsJSON(*out, &f.Details)
+		f.detailsAt, f.detailsLen = uint32(at), uint32(len(*out)-at)
 	}
 	// The summary too, while the details are in this core's cache: all but the part of an
 	// RPC assignment, which the merge sets (retired adds it).
@@ -243,7 +245,7 @@ func (a *Analyzer) retire(f *Flow) {
 
 // retired takes a finished flow into the shared state: counts, RPC correlation, the report
 // line, and the kept flows.
-func (g *Analyzer) retired(f *Flow) {
+func (g *Analyzer) retired(f *Flow, details []byte) {
 	g.flowsDone++
 	if g.outcomes == nil {
 		g.outcomes = map[string]int{}
@@ -261,13 +263,12 @@ func (g *Analyzer) retired(f *Flow) {
 		summary = g.summaries.of(f, f.RPCAssignment)
 	}
 	fr := flowReportWith(f, summary)
-	var details []byte
-	if f.detailsJSON != nil {
-		details = *f.detailsJSON
+	if f.detailsLen > 0 {
+		details = details[f.detailsAt : f.detailsAt+f.detailsLen]
+	} else {
+		details = nil
 	}
 	g.spill.add(&fr, details)
-	putBuf(f.detailsJSON)
-	f.detailsJSON = nil
 	g.keep(f, fr.Summary)
 }
 
@@ -300,24 +301,15 @@ func (a *Analyzer) newFlowStruct() *Flow {
 	return new(Flow)
 }
 
-// bufPool recycles the buffers of the details encoded by a worker and spilled by the merge.
-var bufPool sync.Pool
-
-// The pool holds *[]byte and a flow keeps the pointer it got: putting back a new &b for
-// every flow would allocate the pointer each time.
-func getBuf() *[]byte {
-	if p, ok := bufPool.Get().(*[]byte); ok {
-		*p = (*p)[:0]
-		return p
+// detailsOut is where retire encodes a flow's details: a worker's epoch's bytes (they go
+// to the merge with the epoch's actions and come back for reuse), or, on a single
+// analyzer, bytes that retired, run at once, reads before the next flow is retired.
+func (a *Analyzer) detailsOut() *[]byte {
+	if a.shard != nil {
+		return &a.shard.details
 	}
-	b := make([]byte, 0, 1024)
-	return &b
-}
-
-func putBuf(p *[]byte) {
-	if p != nil && cap(*p) <= 64<<10 {
-		bufPool.Put(p)
-	}
+	a.ownDetails = a.ownDetails[:0]
+	return &a.ownDetails
 }
 
 // foldKey is what makes flows alike for the analyses over all flows. It leaves out the
@@ -670,7 +662,7 @@ func (v flowView) flow() *Flow {
 	c := *v.Flow
 	c.Client, c.Server, c.First, c.Last, c.FirstFrame = m.client(), v.Server(), v.time(m.first), v.time(m.last), v.FirstFrame()
 	c.Packets, c.Bytes, c.SYNs = [2]int{int(m.packets[0]), int(m.packets[1])}, m.bytes, int(m.syns)
-	c.folded, c.members, c.seq, c.app, c.detailsJSON = m.folded, memberList{}, m.seq, nil, nil
+	c.folded, c.members, c.seq, c.app, c.detailsLen = m.folded, memberList{}, m.seq, nil, 0
 	return &c
 }
 
