@@ -244,8 +244,9 @@ func (a *Analyzer) retire(f *Flow) {
 }
 
 // retired takes a finished flow into the shared state: counts, RPC correlation, the report
-// line, and the kept flows.
-func (g *Analyzer) retired(f *Flow, details []byte) {
+// line, and the kept flows. epochDetails are the details its worker encoded in the flow's
+// epoch (detailsOut).
+func (g *Analyzer) retired(f *Flow, epochDetails []byte) {
 	g.flowsDone++
 	if g.outcomes == nil {
 		g.outcomes = map[string]int{}
@@ -263,10 +264,9 @@ func (g *Analyzer) retired(f *Flow, details []byte) {
 		summary = g.summaries.of(f, f.RPCAssignment)
 	}
 	fr := flowReportWith(f, summary)
+	var details []byte
 	if f.detailsLen > 0 {
-		details = details[f.detailsAt : f.detailsAt+f.detailsLen]
-	} else {
-		details = nil
+		details = epochDetails[f.detailsAt : f.detailsAt+f.detailsLen]
 	}
 	g.spill.add(&fr, details)
 	g.keep(f, fr.Summary)
