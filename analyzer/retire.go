@@ -228,7 +228,6 @@ func (a *Analyzer) retire(f *Flow) {
 		*c = appCtx{}
 	}
 	f.finish()
-	f.detailsLen = 0
 	if !f.Details.Empty() {
 		// The costly part of the report line, done on the worker, into the bytes its
 		// epoch hands to the merge with its actions.
